@@ -1,1 +1,339 @@
-//! (stage under construction)
+//! Decodes a photo once, at the smallest scale its largest derivative needs, to 8-bit RGB.
+//!
+//! JPEG goes through libjpeg (mozjpeg) with DCT-domain scaling (shrink-on-load); PNG and TIFF
+//! through the `image` crate. Grey, CMYK, alpha and 16-bit inputs all come out as 8-bit RGB.
+//! Orientation is applied later (see `orient`): the image here is as stored.
+
+use std::cell::RefCell;
+use std::io::Cursor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use image::RgbImage;
+
+use crate::discover::ImageFormat;
+use crate::error::PhotoError;
+
+/// Default ceiling on decoded pixels: far above any camera, far below what would exhaust memory.
+pub const DEFAULT_MAX_MEGAPIXELS: u64 = 250;
+
+/// A decoded photo, still in stored (not upright) orientation.
+#[derive(Debug)]
+pub struct Decoded {
+    pub image: RgbImage,
+    /// Stored pixel size of the file, before any shrink-on-load.
+    pub source_width: u32,
+    pub source_height: u32,
+    /// Warnings from the decoder (e.g. corrupt but recoverable data).
+    pub warnings: Vec<String>,
+}
+
+impl Decoded {
+    /// Decoded pixels per source pixel (1.0 when decoded at full size).
+    pub fn scale(&self) -> f64 {
+        self.image.width() as f64 / self.source_width as f64
+    }
+}
+
+/// Reads the stored pixel size from the header without decoding pixels.
+pub fn probe_size(bytes: &[u8], format: ImageFormat) -> Result<(u32, u32), PhotoError> {
+    match format {
+        ImageFormat::Jpeg => guarded(|| {
+            let decompress = mozjpeg::Decompress::with_err(recording_error_manager())
+                .from_mem(bytes)
+                .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
+            Ok((decompress.width() as u32, decompress.height() as u32))
+        }),
+        ImageFormat::Png | ImageFormat::Tiff => guarded(|| {
+            let reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
+            reader.into_dimensions().map_err(image_error)
+        }),
+    }
+}
+
+/// Decodes `bytes`, shrinking on load so that the result is at least `min_scale` of the stored size.
+///
+/// `min_scale` in (0, 1]; JPEG picks the smallest libjpeg scale `n/8` that is at least that.
+/// Other formats decode at full size. Sizes above `max_megapixels` fail before any allocation.
+pub fn decode(
+    bytes: &[u8],
+    format: ImageFormat,
+    min_scale: f64,
+    max_megapixels: u64,
+) -> Result<Decoded, PhotoError> {
+    if bytes.is_empty() {
+        return Err(PhotoError::Empty);
+    }
+    let (width, height) = probe_size(bytes, format)?;
+    check_size(width, height, max_megapixels)?;
+    match format {
+        ImageFormat::Jpeg => guarded(|| decode_jpeg(bytes, min_scale)),
+        ImageFormat::Png | ImageFormat::Tiff => {
+            guarded(|| decode_with_image(bytes, format, max_megapixels))
+        }
+    }
+}
+
+fn check_size(width: u32, height: u32, max_megapixels: u64) -> Result<(), PhotoError> {
+    if width == 0 || height == 0 {
+        return Err(PhotoError::ZeroSize);
+    }
+    let pixels = width as u64 * height as u64;
+    if pixels > max_megapixels * 1_000_000 {
+        return Err(PhotoError::TooLarge {
+            width: width as u64,
+            height: height as u64,
+            megapixels: pixels as f64 / 1e6,
+            limit_megapixels: max_megapixels,
+        });
+    }
+    Ok(())
+}
+
+/// The smallest libjpeg scale numerator (of 8) whose scale is at least `min_scale`.
+///
+/// Only 1, 2, 4 and 8 are used: libjpeg-turbo has SIMD kernels for those; the odd sizes
+/// (3/8, 5/8, ...) run in plain C and cost more than they save.
+pub fn jpeg_scale_numerator(min_scale: f64) -> u8 {
+    [1u8, 2, 4, 8]
+        .into_iter()
+        .find(|&numerator| numerator as f64 / 8.0 >= min_scale - 1e-9)
+        .unwrap_or(8)
+}
+
+/// Runs a decoder, turning a panic (ours, the `image` crate's, or libjpeg's unwinding error exit) into an error.
+fn guarded<T>(decode: impl FnOnce() -> Result<T, PhotoError>) -> Result<T, PhotoError> {
+    match catch_unwind(AssertUnwindSafe(decode)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = panic_message(payload.as_ref());
+            if let Some(libjpeg_message) = message.strip_prefix("libjpeg fatal error: ") {
+                Err(PhotoError::Corrupt(libjpeg_message.to_string()))
+            } else {
+                Err(PhotoError::DecoderPanic(message))
+            }
+        }
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+thread_local! {
+    /// libjpeg warnings of the decode running on this thread: (message code, text).
+    static JPEG_WARNINGS: RefCell<Vec<(i32, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// libjpeg's error manager, except warnings are recorded instead of printed to stderr.
+fn recording_error_manager() -> mozjpeg_sys::jpeg_error_mgr {
+    // SAFETY: jpeg_std_error fills every field of a zeroed struct; we then replace two callbacks.
+    unsafe {
+        let mut manager: mozjpeg_sys::jpeg_error_mgr = std::mem::zeroed();
+        mozjpeg_sys::jpeg_std_error(&mut manager);
+        manager.error_exit = Some(unwind_on_error);
+        manager.emit_message = Some(record_warning);
+        manager
+    }
+}
+
+fn format_libjpeg_message(cinfo: &mut mozjpeg_sys::jpeg_common_struct) -> String {
+    let mut buffer = [0u8; 200];
+    // SAFETY: `err` is set for any live cinfo; format_message writes at most JMSG_LENGTH_MAX (200) bytes.
+    unsafe {
+        if let Some(format) = cinfo.err.as_ref().and_then(|err| err.format_message) {
+            let format: unsafe extern "C-unwind" fn(&mut mozjpeg_sys::jpeg_common_struct, *mut u8) =
+                std::mem::transmute(format);
+            format(cinfo, buffer.as_mut_ptr());
+        }
+    }
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    String::from_utf8_lossy(&buffer[..end]).into_owned()
+}
+
+extern "C-unwind" fn unwind_on_error(cinfo: &mut mozjpeg_sys::jpeg_common_struct) {
+    let message = format_libjpeg_message(cinfo);
+    std::panic::resume_unwind(Box::new(format!("libjpeg fatal error: {message}")));
+}
+
+extern "C-unwind" fn record_warning(
+    cinfo: &mut mozjpeg_sys::jpeg_common_struct,
+    level: std::os::raw::c_int,
+) {
+    // Level -1 is a warning; higher levels are trace messages.
+    if level != -1 {
+        return;
+    }
+    // SAFETY: `err` is set for any live cinfo.
+    let code = unsafe { cinfo.err.as_ref().map(|err| err.msg_code).unwrap_or(0) };
+    let message = format_libjpeg_message(cinfo);
+    JPEG_WARNINGS.with(|warnings| warnings.borrow_mut().push((code, message)));
+}
+
+fn decode_jpeg(bytes: &[u8], min_scale: f64) -> Result<Decoded, PhotoError> {
+    JPEG_WARNINGS.with(|warnings| warnings.borrow_mut().clear());
+    let mut decompress = mozjpeg::Decompress::with_err(recording_error_manager())
+        .from_mem(bytes)
+        .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
+    let (source_width, source_height) = (decompress.width() as u32, decompress.height() as u32);
+    decompress.scale(jpeg_scale_numerator(min_scale));
+    let is_cmyk = matches!(
+        decompress.color_space(),
+        mozjpeg_sys::J_COLOR_SPACE::JCS_CMYK | mozjpeg_sys::J_COLOR_SPACE::JCS_YCCK
+    );
+    let image = if is_cmyk {
+        let mut started = decompress
+            .to_colorspace(mozjpeg_sys::J_COLOR_SPACE::JCS_CMYK)
+            .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
+        let (width, height) = (started.width() as u32, started.height() as u32);
+        let cmyk: Vec<[u8; 4]> = started
+            .read_scanlines()
+            .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
+        started
+            .finish()
+            .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
+        let rgb = cmyk.iter().flat_map(|&pixel| cmyk_to_rgb(pixel)).collect();
+        RgbImage::from_raw(width, height, rgb)
+    } else {
+        let mut started = decompress
+            .rgb()
+            .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
+        let (width, height) = (started.width() as u32, started.height() as u32);
+        let rgb = started
+            .read_scanlines::<u8>()
+            .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
+        started
+            .finish()
+            .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
+        RgbImage::from_raw(width, height, rgb)
+    };
+    let image =
+        image.ok_or_else(|| PhotoError::Corrupt("decoder returned too few pixels".to_string()))?;
+    let recorded = JPEG_WARNINGS.with(|warnings| std::mem::take(&mut *warnings.borrow_mut()));
+    let mut warnings = Vec::new();
+    for (code, message) in recorded {
+        if code == mozjpeg_sys::JWRN_JPEG_EOF {
+            // libjpeg pads a truncated file with grey; a half-grey headshot is not a result.
+            return Err(PhotoError::Truncated);
+        }
+        if !warnings.contains(&message) {
+            warnings.push(message);
+        }
+    }
+    Ok(Decoded {
+        image,
+        source_width,
+        source_height,
+        warnings: warnings
+            .into_iter()
+            .map(|message| format!("JPEG data: {message}"))
+            .collect(),
+    })
+}
+
+/// Naive CMYK -> RGB for Adobe-style (inverted) CMYK JPEGs, used when no ICC profile converts it.
+fn cmyk_to_rgb([c, m, y, k]: [u8; 4]) -> [u8; 3] {
+    // Adobe writes CMYK JPEGs inverted: 255 means no ink.
+    let channel = |ink: u8| ((ink as u16 * k as u16 + 127) / 255) as u8;
+    [channel(c), channel(m), channel(y)]
+}
+
+fn image_format(format: ImageFormat) -> image::ImageFormat {
+    match format {
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::Tiff => image::ImageFormat::Tiff,
+    }
+}
+
+fn image_error(error: image::ImageError) -> PhotoError {
+    match error {
+        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            PhotoError::Truncated
+        }
+        image::ImageError::Limits(limit) => {
+            PhotoError::Corrupt(format!("over memory limit: {limit}"))
+        }
+        other => PhotoError::Corrupt(other.to_string()),
+    }
+}
+
+fn decode_with_image(
+    bytes: &[u8],
+    format: ImageFormat,
+    max_megapixels: u64,
+) -> Result<Decoded, PhotoError> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
+    let mut limits = image::Limits::default();
+    // 16-bit RGBA at the pixel limit, plus decoder working space.
+    limits.max_alloc = Some(max_megapixels * 1_000_000 * 8 + (64 << 20));
+    reader.limits(limits);
+    let dynamic = reader.decode().map_err(image_error)?;
+    let (source_width, source_height) = (dynamic.width(), dynamic.height());
+    let image = flatten_to_rgb(dynamic);
+    Ok(Decoded {
+        image,
+        source_width,
+        source_height,
+        warnings: Vec::new(),
+    })
+}
+
+/// Converts any decoded layout to 8-bit RGB; transparent areas are composited over white.
+fn flatten_to_rgb(dynamic: image::DynamicImage) -> RgbImage {
+    if !dynamic.color().has_alpha() {
+        return dynamic.into_rgb8();
+    }
+    let rgba = dynamic.into_rgba8();
+    let (width, height) = rgba.dimensions();
+    let rgb = rgba
+        .pixels()
+        .flat_map(|pixel| {
+            let [r, g, b, a] = pixel.0;
+            let over_white =
+                |c: u8| ((c as u16 * a as u16 + 255 * (255 - a as u16) + 127) / 255) as u8;
+            [over_white(r), over_white(g), over_white(b)]
+        })
+        .collect();
+    RgbImage::from_raw(width, height, rgb).unwrap_or_else(|| RgbImage::new(width, height))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_smallest_sufficient_jpeg_scale() {
+        assert_eq!(jpeg_scale_numerator(1.0), 8);
+        assert_eq!(jpeg_scale_numerator(0.6), 8);
+        assert_eq!(jpeg_scale_numerator(0.5), 4);
+        assert_eq!(jpeg_scale_numerator(0.34), 4);
+        assert_eq!(jpeg_scale_numerator(0.25), 2);
+        assert_eq!(jpeg_scale_numerator(0.1), 1);
+        assert_eq!(jpeg_scale_numerator(0.01), 1);
+    }
+
+    #[test]
+    fn cmyk_inverted_white_and_black() {
+        assert_eq!(cmyk_to_rgb([255, 255, 255, 255]), [255, 255, 255]);
+        assert_eq!(cmyk_to_rgb([0, 0, 0, 255]), [0, 0, 0]);
+        assert_eq!(cmyk_to_rgb([255, 255, 255, 0]), [0, 0, 0]);
+    }
+
+    #[test]
+    fn garbage_and_empty_fail_cleanly() {
+        assert!(matches!(
+            decode(b"", ImageFormat::Jpeg, 1.0, 100),
+            Err(PhotoError::Empty)
+        ));
+        let garbage = b"\xff\xd8\xff\xe0 this is not really a jpeg at all";
+        assert!(decode(garbage, ImageFormat::Jpeg, 1.0, 100).is_err());
+        assert!(decode(b"\x89PNG\r\n\x1a\nnope", ImageFormat::Png, 1.0, 100).is_err());
+    }
+}

@@ -1,1 +1,170 @@
-//! (stage under construction)
+//! `headshot inspect`: what headshot sees in one photo, without writing anything.
+
+use std::fs;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::decode;
+use crate::discover::ImageFormat;
+use crate::exif_info::{read_exif, ExifInfo};
+use crate::orient;
+
+/// Everything `inspect` reports for one file.
+#[derive(Debug, Serialize)]
+pub struct Inspection {
+    pub file: String,
+    pub format: Option<ImageFormat>,
+    pub bytes: u64,
+    /// Stored pixel size, as in the file.
+    pub stored_width: Option<u32>,
+    pub stored_height: Option<u32>,
+    /// Pixel size after applying the orientation.
+    pub upright_width: Option<u32>,
+    pub upright_height: Option<u32>,
+    pub orientation: u8,
+    pub orientation_meaning: &'static str,
+    pub capture_time: Option<String>,
+    pub camera: Option<String>,
+    #[serde(flatten)]
+    pub exif: ExifInfo,
+    pub warnings: Vec<String>,
+    /// Why the file could not be read as an image, if it could not.
+    pub error: Option<String>,
+}
+
+/// What an EXIF orientation value asks a viewer to do.
+pub fn orientation_meaning(orientation: u8) -> &'static str {
+    match orientation {
+        2 => "mirrored horizontally",
+        3 => "rotated 180",
+        4 => "mirrored vertically",
+        5 => "mirrored horizontally, rotated 270 clockwise",
+        6 => "rotated 90 clockwise",
+        7 => "mirrored horizontally, rotated 90 clockwise",
+        8 => "rotated 270 clockwise",
+        _ => "upright",
+    }
+}
+
+/// Inspects one file. I/O problems and undecodable headers are reported inside the result.
+pub fn inspect(path: &Path) -> Inspection {
+    let mut inspection = Inspection {
+        file: path.display().to_string(),
+        format: None,
+        bytes: 0,
+        stored_width: None,
+        stored_height: None,
+        upright_width: None,
+        upright_height: None,
+        orientation: 1,
+        orientation_meaning: "upright",
+        capture_time: None,
+        camera: None,
+        exif: ExifInfo::default(),
+        warnings: Vec::new(),
+        error: None,
+    };
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            inspection.error = Some(format!("cannot read file: {error}"));
+            return inspection;
+        }
+    };
+    inspection.bytes = bytes.len() as u64;
+    inspection.format = ImageFormat::sniff(&bytes);
+    let read = read_exif(&bytes);
+    inspection.orientation = read.info.orientation;
+    inspection.orientation_meaning = orientation_meaning(read.info.orientation);
+    inspection.capture_time = read.info.capture_time.as_ref().map(|time| time.iso8601());
+    inspection.camera = read.info.camera();
+    inspection.warnings = read.warnings;
+    inspection.exif = read.info;
+    match inspection.format {
+        None if bytes.is_empty() => inspection.error = Some("file is empty (0 bytes)".to_string()),
+        None => inspection.error = Some("not a JPEG, PNG or TIFF image".to_string()),
+        Some(format) => match decode::probe_size(&bytes, format) {
+            Ok(stored) => {
+                let upright = orient::upright_size(stored, inspection.orientation);
+                inspection.stored_width = Some(stored.0);
+                inspection.stored_height = Some(stored.1);
+                inspection.upright_width = Some(upright.0);
+                inspection.upright_height = Some(upright.1);
+            }
+            Err(error) => inspection.error = Some(error.to_string()),
+        },
+    }
+    inspection
+}
+
+impl Inspection {
+    /// Human-readable lines, as `headshot inspect` prints them.
+    pub fn to_text(&self) -> String {
+        let mut lines = vec![self.file.clone()];
+        let mut line = |label: &str, value: String| lines.push(format!("  {label:<13}{value}"));
+        let format = self
+            .format
+            .map(|format| format!("{format:?}").to_uppercase())
+            .unwrap_or_else(|| "unknown".to_string());
+        line("format", format!("{format}, {} bytes", self.bytes));
+        if let (Some(w), Some(h), Some(uw), Some(uh)) = (
+            self.stored_width,
+            self.stored_height,
+            self.upright_width,
+            self.upright_height,
+        ) {
+            line("size", format!("{w}x{h} stored, {uw}x{uh} upright"));
+        }
+        line(
+            "orientation",
+            format!("{} ({})", self.orientation, self.orientation_meaning),
+        );
+        line(
+            "captured",
+            self.capture_time.clone().unwrap_or_else(|| "-".to_string()),
+        );
+        line(
+            "camera",
+            self.camera.clone().unwrap_or_else(|| "-".to_string()),
+        );
+        line(
+            "lens",
+            self.exif.lens.clone().unwrap_or_else(|| "-".to_string()),
+        );
+        let mut exposure = Vec::new();
+        if let Some(time) = &self.exif.exposure_time {
+            exposure.push(format!("{time} s"));
+        }
+        if let Some(f_number) = self.exif.f_number {
+            exposure.push(format!("f/{f_number:.1}"));
+        }
+        if let Some(iso) = self.exif.iso {
+            exposure.push(format!("ISO {iso}"));
+        }
+        if let Some(focal) = self.exif.focal_length {
+            exposure.push(format!("{focal:.0} mm"));
+        }
+        line(
+            "exposure",
+            if exposure.is_empty() {
+                "-".to_string()
+            } else {
+                exposure.join(", ")
+            },
+        );
+        if let Some(artist) = &self.exif.artist {
+            line("artist", artist.clone());
+        }
+        if let Some(copyright) = &self.exif.copyright {
+            line("copyright", copyright.clone());
+        }
+        for warning in &self.warnings {
+            line("warning", warning.clone());
+        }
+        if let Some(error) = &self.error {
+            line("error", error.clone());
+        }
+        lines.join("\n")
+    }
+}

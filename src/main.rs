@@ -1,1 +1,210 @@
-fn main() {}
+//! The `headshot` command: parses flags, calls the library, reports, and sets the exit code.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use headshot::error::ConfigError;
+use headshot::manifest::Status;
+use headshot::naming::{NameTemplate, DEFAULT_TEMPLATE};
+use headshot::pipeline::{Job, RunOptions, RunReport};
+use headshot::{decode, inspect, pipeline, presets};
+
+#[derive(Parser)]
+#[command(
+    name = "headshot",
+    version,
+    about = "Turn a conference headshot shoot into a named, gallery-ready set of photos"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process a shoot: every photo once, every derivative from that one decode.
+    Run(RunArgs),
+    /// Show what headshot sees in photos: size, orientation, capture time, camera, exposure.
+    Inspect {
+        /// Image files to inspect.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Photos and folders of photos (folders are searched recursively).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output folder for derivatives and manifest.json (created if missing).
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Export preset: a built-in name (web, gallery) or a TOML file.
+    #[arg(long, default_value = "web")]
+    export: String,
+    /// Output file-name template, e.g. "{date}/{seq}_{stem}_{derivative}.{ext}".
+    #[arg(long, default_value = DEFAULT_TEMPLATE)]
+    template: String,
+    /// Worker threads (default: all cores).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// No progress bar or per-file lines; only the summary and errors.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Refuse images above this many megapixels (decompression-bomb guard).
+    #[arg(long, default_value_t = decode::DEFAULT_MAX_MEGAPIXELS)]
+    max_megapixels: u64,
+}
+
+/// Exit codes: 0 all photos done, 1 some photos failed, 2 usage or configuration error.
+fn exit_code(report: &RunReport) -> ExitCode {
+    if report.any_failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn main() -> ExitCode {
+    quiet_panics_inside_photos();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => match run(args) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("headshot: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Inspect { files, json } => {
+            let inspections: Vec<_> = files.iter().map(|file| inspect::inspect(file)).collect();
+            if json {
+                let value = if inspections.len() == 1 {
+                    serde_json::to_string_pretty(&inspections[0])
+                } else {
+                    serde_json::to_string_pretty(&inspections)
+                };
+                println!("{}", value.unwrap_or_default());
+            } else {
+                let texts: Vec<String> = inspections.iter().map(|i| i.to_text()).collect();
+                println!("{}", texts.join("\n\n"));
+            }
+            if inspections.iter().any(|i| i.error.is_some()) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}
+
+/// A panic inside a photo is caught and reported as that photo's failure; don't also dump it raw.
+fn quiet_panics_inside_photos() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !pipeline::in_photo_stage() {
+            default_hook(info);
+        }
+    }));
+}
+
+fn load_export(name_or_path: &str) -> Result<presets::ExportPreset, ConfigError> {
+    let path = PathBuf::from(name_or_path);
+    if name_or_path.ends_with(".toml") || path.is_file() {
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        presets::parse_export(&path.display().to_string(), &text)
+    } else {
+        presets::builtin_export(name_or_path)
+    }
+}
+
+fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
+    if args.jobs == Some(0) {
+        return Err(ConfigError::Usage("--jobs must be at least 1".to_string()));
+    }
+    let options = RunOptions {
+        inputs: args.inputs,
+        output_dir: args.out,
+        export: load_export(&args.export)?,
+        export_name: args.export,
+        template: NameTemplate::parse(&args.template)?,
+        jobs: args.jobs,
+        max_megapixels: args.max_megapixels,
+    };
+    let job = Job::plan(options)?;
+    let show_progress = !args.quiet && std::io::stdout().is_terminal();
+    let progress = if show_progress {
+        let bar = ProgressBar::new(job.photos.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} photos ({per_sec}, eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let report = job.run(&|record| {
+        if show_progress && record.status == Status::Failed {
+            progress.suspend(|| {
+                eprintln!(
+                    "failed: {}: {}",
+                    record.source,
+                    record.error.as_deref().unwrap_or("unknown error")
+                )
+            });
+        }
+        progress.inc(1);
+    })?;
+    progress.finish_and_clear();
+    print_summary(&report, &job);
+    Ok(exit_code(&report))
+}
+
+fn print_summary(report: &RunReport, job: &Job) {
+    let summary = &report.manifest.summary;
+    let timing = &report.manifest.timing;
+    println!(
+        "{} photos: {} ok, {} failed, {} skipped; {} outputs written to {} in {:.1} s ({:.1} photos/s, {} jobs)",
+        summary.photos,
+        summary.ok,
+        summary.failed,
+        summary.skipped,
+        summary.outputs_written,
+        job.options.output_dir.display(),
+        timing.wall_seconds,
+        timing.photos_per_second,
+        timing.jobs
+    );
+    let warned = report
+        .manifest
+        .photos
+        .iter()
+        .filter(|photo| !photo.warnings.is_empty())
+        .count();
+    if warned > 0 {
+        println!("{warned} photos have warnings (see manifest.json)");
+    }
+    if !summary.ignored_files.is_empty() {
+        println!(
+            "{} files ignored (not photos headshot reads; see manifest.json)",
+            summary.ignored_files.len()
+        );
+    }
+    if !report.failures.is_empty() {
+        println!("failed:");
+        for failure in &report.failures {
+            println!("  {failure}");
+        }
+    }
+}

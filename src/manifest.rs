@@ -1,1 +1,112 @@
-//! (stage under construction)
+//! The run's record: `manifest.json`, one entry per input photo, versioned for uploaders and scripts.
+
+use serde::Serialize;
+
+use crate::discover::ImageFormat;
+use crate::error::Stage;
+
+/// Bumped whenever a field changes meaning or goes away (adding fields does not bump it).
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// What became of one input photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+/// Exposure settings as recorded by the camera.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Exposure {
+    pub exposure_time: Option<String>,
+    pub f_number: Option<f64>,
+    pub iso: Option<u32>,
+    pub focal_length: Option<f64>,
+}
+
+/// One file written for a photo.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputRecord {
+    pub derivative: String,
+    /// Relative to the output folder, with `/` separators.
+    pub path: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+}
+
+/// One input photo's manifest entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotoRecord {
+    /// The path as given on the command line (or joined under a given folder).
+    pub source: String,
+    pub status: Status,
+    pub error: Option<String>,
+    pub error_stage: Option<Stage>,
+    pub warnings: Vec<String>,
+    pub format: Option<ImageFormat>,
+    /// Upright pixel size of the source (after orientation).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub orientation: u8,
+    pub capture_time: Option<String>,
+    pub camera: Option<String>,
+    pub lens: Option<String>,
+    pub exposure: Exposure,
+    pub outputs: Vec<OutputRecord>,
+}
+
+/// Totals for the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub photos: usize,
+    pub ok: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub outputs_written: usize,
+    /// Files passed over in input folders (raw files, non-images), with the reason.
+    pub ignored_files: Vec<IgnoredFile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IgnoredFile {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Wall-clock figures: the only part of the manifest that differs between identical runs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timing {
+    pub wall_seconds: f64,
+    pub photos_per_second: f64,
+    pub jobs: usize,
+}
+
+/// The settings that shaped the outputs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub export: String,
+    pub template: String,
+    pub derivatives: Vec<String>,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub schema: &'static str,
+    pub version: u32,
+    pub generator: String,
+    pub settings: Settings,
+    pub summary: Summary,
+    pub timing: Timing,
+    pub photos: Vec<PhotoRecord>,
+}
+
+impl Manifest {
+    pub fn to_json(&self) -> String {
+        // Serialising plain owned data cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+}

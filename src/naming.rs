@@ -1,1 +1,386 @@
-//! (stage under construction)
+//! Output file names: templates like `{stem}_{derivative}.jpg`, expanded per photo, never colliding.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use crate::error::ConfigError;
+
+/// Tokens a template may use, with what they expand to (for error messages and `--help`).
+pub const TOKENS: &[(&str, &str)] = &[
+    ("stem", "source file name without extension"),
+    ("derivative", "derivative name, e.g. large or thumb"),
+    ("seq", "position in capture order, zero-padded"),
+    ("date", "capture date, YYYY-MM-DD"),
+    ("time", "capture time, HH-MM-SS"),
+    ("event", "event name from the shoot file"),
+    ("name", "the person's name, slugged"),
+    ("person_seq", "the photo's number within its person"),
+    ("ext", "file extension of the output format"),
+];
+
+/// The default template: `{stem}_{derivative}.{ext}`.
+pub const DEFAULT_TEMPLATE: &str = "{stem}_{derivative}.{ext}";
+
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Literal(String),
+    Token(String),
+}
+
+/// A parsed file-name template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NameTemplate {
+    source: String,
+    pieces: Vec<Piece>,
+}
+
+/// Values for one photo and derivative.
+#[derive(Debug, Clone, Default)]
+pub struct NameValues<'a> {
+    pub stem: &'a str,
+    pub derivative: &'a str,
+    pub seq: usize,
+    pub seq_width: usize,
+    pub date: Option<&'a str>,
+    pub time: Option<&'a str>,
+    pub event: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub person_seq: Option<usize>,
+    pub ext: &'a str,
+}
+
+impl NameTemplate {
+    /// Parses a template, rejecting unknown tokens, unbalanced braces and paths that escape the output folder.
+    pub fn parse(template: &str) -> Result<Self, ConfigError> {
+        let error =
+            |message: String| ConfigError::Usage(format!("template {template:?}: {message}"));
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut chars = template.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' => {
+                    let token: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    if !TOKENS.iter().any(|(name, _)| *name == token) {
+                        let allowed: Vec<String> = TOKENS
+                            .iter()
+                            .map(|(name, _)| format!("{{{name}}}"))
+                            .collect();
+                        return Err(error(format!(
+                            "unknown token {{{token}}}; allowed: {}",
+                            allowed.join(" ")
+                        )));
+                    }
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                    }
+                    pieces.push(Piece::Token(token));
+                }
+                '}' => return Err(error("'}' without a matching '{'".to_string())),
+                '\\' => return Err(error("use '/' to make folders".to_string())),
+                _ => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Literal(literal));
+        }
+        if template.starts_with('/') || template.split('/').any(|part| part == "..") {
+            return Err(error(
+                "must stay inside the output folder (no leading '/', no '..')".to_string(),
+            ));
+        }
+        if !pieces
+            .iter()
+            .any(|piece| matches!(piece, Piece::Token(t) if t == "derivative"))
+            && !pieces
+                .iter()
+                .any(|piece| matches!(piece, Piece::Token(t) if t == "stem" || t == "seq"))
+        {
+            return Err(error(
+                "needs {stem} or {seq} so photos get distinct names".to_string(),
+            ));
+        }
+        Ok(Self {
+            source: template.to_string(),
+            pieces,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the template mentions `{derivative}` (else one is appended so derivatives differ).
+    pub fn uses(&self, token: &str) -> bool {
+        self.pieces
+            .iter()
+            .any(|piece| matches!(piece, Piece::Token(t) if t == token))
+    }
+
+    /// Expands the template into a relative path. Token values are made file-name safe.
+    pub fn render(&self, values: &NameValues) -> PathBuf {
+        let mut rendered = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(text) => rendered.push_str(text),
+                Piece::Token(token) => {
+                    let value = match token.as_str() {
+                        "stem" => values.stem.to_string(),
+                        "derivative" => values.derivative.to_string(),
+                        "seq" => format!("{:0width$}", values.seq, width = values.seq_width),
+                        "date" => values.date.unwrap_or("undated").to_string(),
+                        "time" => values.time.unwrap_or("untimed").to_string(),
+                        "event" => values
+                            .event
+                            .map(slug)
+                            .unwrap_or_else(|| "event".to_string()),
+                        "name" => values
+                            .name
+                            .map(slug)
+                            .unwrap_or_else(|| "unnamed".to_string()),
+                        "person_seq" => values
+                            .person_seq
+                            .map(|n| format!("{n:02}"))
+                            .unwrap_or_else(|| "00".to_string()),
+                        "ext" => values.ext.to_string(),
+                        _ => String::new(),
+                    };
+                    rendered.push_str(&safe_component(&value));
+                }
+            }
+        }
+        PathBuf::from(rendered)
+    }
+}
+
+/// Replaces characters that are unsafe in file names on common systems.
+fn safe_component(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect()
+}
+
+/// ASCII slug of a name: `Stéphane O'Brien` -> `stephane-obrien`.
+pub fn slug(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars() {
+        let folded = fold_accent(c);
+        for c in folded.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if (c.is_whitespace() || c == '-' || c == '_' || c == '.')
+                && !slug.is_empty()
+                && !slug.ends_with('-')
+            {
+                slug.push('-');
+            }
+        }
+    }
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    if slug.is_empty() {
+        // Non-Latin names keep a stable, reversible-in-the-manifest form.
+        let code: u32 = text
+            .chars()
+            .fold(0u32, |hash, c| hash.wrapping_mul(31).wrapping_add(c as u32));
+        slug = format!("person-{code:08x}");
+    }
+    slug
+}
+
+fn fold_accent(c: char) -> String {
+    let folded = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'Ā' | 'Ă' | 'Ą' => "A",
+        'æ' => "ae",
+        'Æ' => "AE",
+        'ç' | 'ć' | 'č' => "c",
+        'Ç' | 'Ć' | 'Č' => "C",
+        'ď' | 'đ' | 'ð' => "d",
+        'Ď' | 'Đ' | 'Ð' => "D",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
+        'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ė' | 'Ę' | 'Ě' => "E",
+        'ğ' => "g",
+        'Ğ' => "G",
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
+        'Ì' | 'Í' | 'Î' | 'Ï' | 'Ī' | 'Į' | 'İ' => "I",
+        'ł' | 'ľ' | 'ĺ' => "l",
+        'Ł' | 'Ľ' | 'Ĺ' => "L",
+        'ñ' | 'ń' | 'ň' => "n",
+        'Ñ' | 'Ń' | 'Ň' => "N",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
+        'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ō' | 'Ő' => "O",
+        'œ' => "oe",
+        'Œ' => "OE",
+        'ř' | 'ŕ' => "r",
+        'Ř' | 'Ŕ' => "R",
+        'ś' | 'š' | 'ş' | 'ș' => "s",
+        'Ś' | 'Š' | 'Ş' | 'Ș' => "S",
+        'ß' => "ss",
+        'ť' | 'ţ' | 'ț' => "t",
+        'Ť' | 'Ţ' | 'Ț' => "T",
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
+        'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ū' | 'Ů' | 'Ű' | 'Ų' => "U",
+        'ý' | 'ÿ' => "y",
+        'Ý' | 'Ÿ' => "Y",
+        'ź' | 'ż' | 'ž' => "z",
+        'Ź' | 'Ż' | 'Ž' => "Z",
+        'þ' => "th",
+        'Þ' => "TH",
+        '\'' | '’' => "",
+        other => return other.to_string(),
+    };
+    folded.to_string()
+}
+
+/// Hands out output paths, adding `-2`, `-3`, ... before the extension when a name is taken.
+///
+/// Names are compared case-insensitively, since macOS and Windows folders are.
+#[derive(Debug, Default)]
+pub struct NameAllocator {
+    taken: HashSet<String>,
+}
+
+impl NameAllocator {
+    /// Reserves a path that must never be handed out (e.g. `manifest.json`).
+    pub fn reserve(&mut self, path: &str) {
+        self.taken.insert(path.to_lowercase());
+    }
+
+    /// Returns `wanted`, or the first free `stem-N.ext` variant of it.
+    pub fn allocate(&mut self, wanted: PathBuf) -> PathBuf {
+        let key = |path: &PathBuf| path.to_string_lossy().to_lowercase();
+        if self.taken.insert(key(&wanted)) {
+            return wanted;
+        }
+        let stem = wanted
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let extension = wanted
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        for counter in 2.. {
+            let candidate = wanted.with_file_name(format!("{stem}-{counter}{extension}"));
+            if self.taken.insert(key(&candidate)) {
+                return candidate;
+            }
+        }
+        unreachable!("an unbounded counter always finds a free name")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values<'a>(stem: &'a str, derivative: &'a str) -> NameValues<'a> {
+        NameValues {
+            stem,
+            derivative,
+            seq: 7,
+            seq_width: 4,
+            date: Some("2024-05-03"),
+            time: Some("14-03-22"),
+            ext: "jpg",
+            ..NameValues::default()
+        }
+    }
+
+    #[test]
+    fn renders_every_token() {
+        let template =
+            NameTemplate::parse("{date}/{seq}_{stem}_{time}_{derivative}.{ext}").unwrap();
+        assert_eq!(
+            template.render(&values("IMG_0042", "large")),
+            PathBuf::from("2024-05-03/0007_IMG_0042_14-03-22_large.jpg")
+        );
+        let default = NameTemplate::parse(DEFAULT_TEMPLATE).unwrap();
+        assert_eq!(
+            default.render(&values("IMG_0042", "thumb")),
+            PathBuf::from("IMG_0042_thumb.jpg")
+        );
+    }
+
+    #[test]
+    fn missing_capture_time_has_a_readable_placeholder() {
+        let template = NameTemplate::parse("{date}_{stem}.{ext}").unwrap();
+        let mut undated = values("a", "large");
+        undated.date = None;
+        assert_eq!(template.render(&undated), PathBuf::from("undated_a.jpg"));
+    }
+
+    #[test]
+    fn rejects_bad_templates() {
+        for bad in [
+            "{stem",
+            "{colour}_{stem}",
+            "../{stem}",
+            "/abs/{stem}",
+            "{stem}}",
+            "{date}.jpg",
+        ] {
+            assert!(
+                NameTemplate::parse(bad).is_err(),
+                "{bad} should be rejected"
+            );
+        }
+        let message = NameTemplate::parse("{colour}").unwrap_err().to_string();
+        assert!(
+            message.contains("{colour}") && message.contains("{stem}"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn token_values_cannot_make_folders() {
+        let template = NameTemplate::parse("{stem}.{ext}").unwrap();
+        assert_eq!(
+            template.render(&values("a/b:c", "x")),
+            PathBuf::from("a_b_c.jpg")
+        );
+    }
+
+    #[test]
+    fn collisions_get_distinct_names_case_insensitively() {
+        let mut names = NameAllocator::default();
+        names.reserve("manifest.json");
+        assert_eq!(
+            names.allocate("IMG_1_large.jpg".into()),
+            PathBuf::from("IMG_1_large.jpg")
+        );
+        assert_eq!(
+            names.allocate("img_1_large.JPG".into()),
+            PathBuf::from("img_1_large-2.JPG")
+        );
+        assert_eq!(
+            names.allocate("IMG_1_large.jpg".into()),
+            PathBuf::from("IMG_1_large-3.jpg")
+        );
+        assert_eq!(
+            names.allocate("manifest.json".into()),
+            PathBuf::from("manifest-2.json")
+        );
+        assert_eq!(names.allocate("d/x.jpg".into()), PathBuf::from("d/x.jpg"));
+        assert_eq!(names.allocate("d/x.jpg".into()), PathBuf::from("d/x-2.jpg"));
+    }
+
+    #[test]
+    fn slugs_are_ascii_and_stable() {
+        assert_eq!(
+            slug("Stéphane Jolicoeur-Fidelia"),
+            "stephane-jolicoeur-fidelia"
+        );
+        assert_eq!(slug("Seán O'Brien"), "sean-obrien");
+        assert_eq!(slug("李小龍"), slug("李小龍"));
+        assert!(slug("李小龍").starts_with("person-"));
+        assert_ne!(slug("李小龍"), slug("王小明"));
+    }
+}

@@ -1,1 +1,499 @@
-//! (stage under construction)
+//! The batch: plan every photo's work up front, then run photos in parallel, one trip each.
+//!
+//! `Job::plan` validates everything and fixes output names before any pixel is decoded;
+//! `Job::run` decodes each photo once and fans out to its derivatives.
+
+use std::cell::Cell;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::decode;
+use crate::discover::{self, ImageFormat, InputFile};
+use crate::encode;
+use crate::error::{ConfigError, PhotoError, PhotoFailure, Stage};
+use crate::exif_info::{self, ExifInfo};
+use crate::manifest::{
+    Exposure, IgnoredFile, Manifest, OutputRecord, PhotoRecord, Settings, Status, Summary, Timing,
+    MANIFEST_VERSION,
+};
+use crate::naming::{NameAllocator, NameTemplate, NameValues};
+use crate::orient;
+use crate::output;
+use crate::presets::{DerivativeSpec, ExportPreset};
+use crate::resize::{self, SourceBox};
+
+/// Validated settings for a run; building one checks everything a user can get wrong.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub inputs: Vec<PathBuf>,
+    pub output_dir: PathBuf,
+    pub export_name: String,
+    pub export: ExportPreset,
+    pub template: NameTemplate,
+    /// Worker threads; `None` uses every core.
+    pub jobs: Option<usize>,
+    pub max_megapixels: u64,
+}
+
+/// One photo's planned work.
+#[derive(Debug, Clone)]
+pub struct PlannedPhoto {
+    pub input: InputFile,
+    pub exif: ExifInfo,
+    pub exif_warnings: Vec<String>,
+    /// Output path (relative to the output folder) per derivative, in export order.
+    pub output_paths: Vec<PathBuf>,
+}
+
+/// A planned batch: photos in capture order, every output name fixed.
+#[derive(Debug)]
+pub struct Job {
+    pub options: RunOptions,
+    pub photos: Vec<PlannedPhoto>,
+    pub ignored: Vec<(PathBuf, String)>,
+}
+
+/// The outcome of a run.
+#[derive(Debug)]
+pub struct RunReport {
+    pub manifest: Manifest,
+    pub failures: Vec<PhotoFailure>,
+}
+
+impl RunReport {
+    pub fn any_failed(&self) -> bool {
+        self.manifest.summary.failed > 0
+    }
+}
+
+thread_local! {
+    static IN_PHOTO: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True while this thread is processing a photo: a panic here is caught and reported per file,
+/// so a CLI's panic hook can stay quiet about it.
+pub fn in_photo_stage() -> bool {
+    IN_PHOTO.with(Cell::get)
+}
+
+impl Job {
+    /// Discovers inputs, reads their EXIF, orders them and fixes every output name.
+    pub fn plan(options: RunOptions) -> Result<Job, ConfigError> {
+        check_output_folder(&options.inputs, &options.output_dir)?;
+        let discovery = discover::discover(&options.inputs, &options.output_dir)?;
+        let mut photos: Vec<PlannedPhoto> = discovery
+            .files
+            .into_par_iter()
+            .map(|input| {
+                let read = fs::File::open(&input.path)
+                    .map(|file| exif_info::read_exif_from(&mut std::io::BufReader::new(file)));
+                match read {
+                    Ok(read) => PlannedPhoto {
+                        input,
+                        exif: read.info,
+                        exif_warnings: read.warnings,
+                        output_paths: Vec::new(),
+                    },
+                    Err(_) => PlannedPhoto {
+                        input,
+                        exif: ExifInfo {
+                            orientation: 1,
+                            ..ExifInfo::default()
+                        },
+                        exif_warnings: Vec::new(),
+                        output_paths: Vec::new(),
+                    },
+                }
+            })
+            .collect();
+        // Capture order, then path: photos without a capture time go last, by path.
+        photos.sort_by(|a, b| {
+            let key = |photo: &PlannedPhoto| {
+                (
+                    photo.exif.capture_time.is_none(),
+                    photo.exif.capture_time.clone(),
+                    photo.input.path.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        assign_output_paths(&mut photos, &options);
+        Ok(Job {
+            options,
+            photos,
+            ignored: discovery.ignored,
+        })
+    }
+
+    /// Processes every photo; `on_photo_done` is called (from worker threads) as each finishes.
+    pub fn run(
+        &self,
+        on_photo_done: &(dyn Fn(&PhotoRecord) + Sync),
+    ) -> Result<RunReport, ConfigError> {
+        let started = Instant::now();
+        fs::create_dir_all(&self.options.output_dir).map_err(|source| ConfigError::Io {
+            path: self.options.output_dir.clone(),
+            source,
+        })?;
+        output::remove_stale_temp_files(&self.options.output_dir);
+        let jobs = self
+            .options
+            .jobs
+            .unwrap_or_else(rayon::current_num_threads)
+            .max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .map_err(|error| ConfigError::Usage(format!("cannot start {jobs} workers: {error}")))?;
+        let outcomes: Vec<(PhotoRecord, Option<PhotoFailure>)> = pool.install(|| {
+            self.photos
+                .par_iter()
+                .map(|photo| {
+                    let outcome = self.process_guarded(photo);
+                    on_photo_done(&outcome.0);
+                    outcome
+                })
+                .collect()
+        });
+        let (records, failures): (Vec<PhotoRecord>, Vec<Option<PhotoFailure>>) =
+            outcomes.into_iter().unzip();
+        let failures: Vec<PhotoFailure> = failures.into_iter().flatten().collect();
+        let wall_seconds = started.elapsed().as_secs_f64();
+        let summary = Summary {
+            photos: records.len(),
+            ok: records.iter().filter(|r| r.status == Status::Ok).count(),
+            failed: records
+                .iter()
+                .filter(|r| r.status == Status::Failed)
+                .count(),
+            skipped: records
+                .iter()
+                .filter(|r| r.status == Status::Skipped)
+                .count(),
+            outputs_written: records.iter().map(|r| r.outputs.len()).sum(),
+            ignored_files: self
+                .ignored
+                .iter()
+                .map(|(path, reason)| IgnoredFile {
+                    path: path.display().to_string(),
+                    reason: reason.clone(),
+                })
+                .collect(),
+        };
+        let manifest = Manifest {
+            schema: "headshot-manifest",
+            version: MANIFEST_VERSION,
+            generator: format!("headshot {}", env!("CARGO_PKG_VERSION")),
+            settings: Settings {
+                export: self.options.export_name.clone(),
+                template: self.options.template.as_str().to_string(),
+                derivatives: self
+                    .options
+                    .export
+                    .derivatives
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .collect(),
+            },
+            summary,
+            timing: Timing {
+                wall_seconds,
+                photos_per_second: records.len() as f64 / wall_seconds.max(1e-9),
+                jobs,
+            },
+            photos: records,
+        };
+        let manifest_path = self.options.output_dir.join("manifest.json");
+        output::write_atomically(&manifest_path, manifest.to_json().as_bytes()).map_err(
+            |source| ConfigError::Io {
+                path: manifest_path.clone(),
+                source,
+            },
+        )?;
+        Ok(RunReport { manifest, failures })
+    }
+
+    fn process_guarded(&self, photo: &PlannedPhoto) -> (PhotoRecord, Option<PhotoFailure>) {
+        let mut record = base_record(photo);
+        IN_PHOTO.with(|flag| flag.set(true));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.process(photo, &mut record)
+        }));
+        IN_PHOTO.with(|flag| flag.set(false));
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err((stage, error))) => Some(PhotoFailure {
+                path: photo.input.path.clone(),
+                stage,
+                error,
+            }),
+            Err(payload) => Some(PhotoFailure {
+                path: photo.input.path.clone(),
+                stage: Stage::Decode,
+                error: PhotoError::DecoderPanic(decode::panic_message(payload.as_ref())),
+            }),
+        };
+        if let Some(failure) = &failure {
+            record.status = Status::Failed;
+            record.error = Some(failure.error.to_string());
+            record.error_stage = Some(failure.stage);
+            // Outputs of a failed photo were either never written or are removed below.
+            for output in record.outputs.drain(..) {
+                let _ = fs::remove_file(self.options.output_dir.join(&output.path));
+            }
+        }
+        (record, failure)
+    }
+
+    /// One photo's trip: read -> decode (shrunk) -> orient -> per derivative: crop+resize -> encode -> write.
+    fn process(
+        &self,
+        photo: &PlannedPhoto,
+        record: &mut PhotoRecord,
+    ) -> Result<(), (Stage, PhotoError)> {
+        let bytes =
+            fs::read(&photo.input.path).map_err(|error| (Stage::Read, PhotoError::Io(error)))?;
+        if bytes.is_empty() {
+            return Err((Stage::Read, PhotoError::Empty));
+        }
+        let format = photo
+            .input
+            .format
+            .or_else(|| ImageFormat::sniff(&bytes))
+            .ok_or((Stage::Read, PhotoError::NotAnImage))?;
+        record.format = Some(format);
+        let orientation = photo.exif.orientation;
+        let stored_size =
+            decode::probe_size(&bytes, format).map_err(|error| (Stage::Decode, error))?;
+        let upright = orient::upright_size(stored_size, orientation);
+        record.width = Some(upright.0);
+        record.height = Some(upright.1);
+
+        let plans: Vec<DerivativePlan> = self
+            .options
+            .export
+            .derivatives
+            .iter()
+            .map(|spec| DerivativePlan::new(spec, upright))
+            .collect();
+        let min_scale = plans
+            .iter()
+            .map(|plan| plan.required_scale())
+            .fold(0.0_f64, f64::max)
+            .min(1.0);
+
+        let decoded = decode::decode(&bytes, format, min_scale, self.options.max_megapixels)
+            .map_err(|error| (Stage::Decode, error))?;
+        drop(bytes);
+        record.warnings.extend(decoded.warnings.iter().cloned());
+        let scale = decoded.scale();
+        let working = orient::to_upright(decoded.image, orientation);
+
+        let mut resizer = fast_image_resize::Resizer::new();
+        for (index, plan) in plans.iter().enumerate() {
+            let source_box = SourceBox {
+                left: plan.crop.0 * scale,
+                top: plan.crop.1 * scale,
+                width: plan.crop.2 * scale,
+                height: plan.crop.3 * scale,
+            };
+            let (width, height) = plan.output_size;
+            let resized =
+                resize::crop_and_resize(&mut resizer, &working, source_box, width, height)
+                    .map_err(|message| (Stage::Resize, PhotoError::Processing(message)))?;
+            let jpeg = encode::encode_jpeg(&resized, &plan.spec.jpeg_settings(), &[])
+                .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
+            let relative = &photo.output_paths[index];
+            let destination = self.options.output_dir.join(relative);
+            output::write_atomically(&destination, &jpeg).map_err(|source| {
+                (
+                    Stage::Write,
+                    PhotoError::Write {
+                        path: destination.clone(),
+                        source,
+                    },
+                )
+            })?;
+            record.outputs.push(OutputRecord {
+                derivative: plan.spec.name.clone(),
+                path: relative.to_string_lossy().replace('\\', "/"),
+                width,
+                height,
+                bytes: jpeg.len() as u64,
+            });
+        }
+        record.status = Status::Ok;
+        Ok(())
+    }
+}
+
+/// What one derivative needs from the upright source: a crop box and an output size.
+struct DerivativePlan<'a> {
+    spec: &'a DerivativeSpec,
+    /// `(left, top, width, height)` in upright source pixels.
+    crop: (f64, f64, f64, f64),
+    output_size: (u32, u32),
+}
+
+impl<'a> DerivativePlan<'a> {
+    fn new(spec: &'a DerivativeSpec, (width, height): (u32, u32)) -> Self {
+        let crop = match spec.size {
+            Some([want_width, want_height]) => {
+                centred_aspect_crop((width, height), want_width as f64 / want_height as f64)
+            }
+            None => (0.0, 0.0, width as f64, height as f64),
+        };
+        let output_size = spec.output_size((crop.2.round() as u32, crop.3.round() as u32));
+        Self {
+            spec,
+            crop,
+            output_size,
+        }
+    }
+
+    /// The decode scale this derivative needs so that it is never made from fewer pixels than it has.
+    fn required_scale(&self) -> f64 {
+        (self.output_size.0 as f64 / self.crop.2).max(self.output_size.1 as f64 / self.crop.3)
+    }
+}
+
+/// The largest centred crop of `aspect` (width / height).
+fn centred_aspect_crop((width, height): (u32, u32), aspect: f64) -> (f64, f64, f64, f64) {
+    let (width, height) = (width as f64, height as f64);
+    if width / height > aspect {
+        let crop_width = height * aspect;
+        ((width - crop_width) / 2.0, 0.0, crop_width, height)
+    } else {
+        let crop_height = width / aspect;
+        (0.0, (height - crop_height) / 2.0, width, crop_height)
+    }
+}
+
+fn base_record(photo: &PlannedPhoto) -> PhotoRecord {
+    let exif = &photo.exif;
+    PhotoRecord {
+        source: photo.input.path.display().to_string(),
+        status: Status::Failed,
+        error: None,
+        error_stage: None,
+        warnings: photo.exif_warnings.clone(),
+        format: photo.input.format,
+        width: None,
+        height: None,
+        orientation: exif.orientation,
+        capture_time: exif.capture_time.as_ref().map(|time| time.iso8601()),
+        camera: exif.camera(),
+        lens: exif.lens.clone(),
+        exposure: Exposure {
+            exposure_time: exif.exposure_time.clone(),
+            f_number: exif.f_number,
+            iso: exif.iso,
+            focal_length: exif.focal_length,
+        },
+        outputs: Vec::new(),
+    }
+}
+
+/// Fixes every output path in capture order, so names never depend on which worker finishes first.
+fn assign_output_paths(photos: &mut [PlannedPhoto], options: &RunOptions) {
+    let mut names = NameAllocator::default();
+    names.reserve("manifest.json");
+    names.reserve("manifest.csv");
+    names.reserve("index.html");
+    let seq_width = photos.len().to_string().len().max(3);
+    for (position, photo) in photos.iter_mut().enumerate() {
+        let stem = photo
+            .input
+            .path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "photo".to_string());
+        let date = photo
+            .exif
+            .capture_time
+            .as_ref()
+            .map(|time| time.date().to_string());
+        let time = photo
+            .exif
+            .capture_time
+            .as_ref()
+            .map(|time| time.time_for_filename());
+        photo.output_paths = options
+            .export
+            .derivatives
+            .iter()
+            .map(|derivative| {
+                let values = NameValues {
+                    stem: &stem,
+                    derivative: &derivative.name,
+                    seq: position + 1,
+                    seq_width,
+                    date: date.as_deref(),
+                    time: time.as_deref(),
+                    ext: "jpg",
+                    ..NameValues::default()
+                };
+                let template_override = derivative
+                    .template
+                    .as_deref()
+                    .and_then(|text| NameTemplate::parse(text).ok());
+                let template = template_override.as_ref().unwrap_or(&options.template);
+                let mut path = template.render(&values);
+                if !template.uses("derivative")
+                    && options.export.derivatives.len() > 1
+                    && derivative.template.is_none()
+                {
+                    // Without {derivative}, every derivative of a photo would claim one name.
+                    let stem = path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let ext = path
+                        .extension()
+                        .map(|e| e.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    path = path.with_file_name(format!("{stem}_{}.{ext}", derivative.name));
+                }
+                names.allocate(path)
+            })
+            .collect();
+    }
+}
+
+/// Output folder must not be an input folder (checked in discovery too, for folders not yet created).
+pub fn check_output_folder(inputs: &[PathBuf], output_dir: &Path) -> Result<(), ConfigError> {
+    for input in inputs {
+        if input.is_file() && output_dir.exists() {
+            if let (Ok(parent), Ok(output)) = (
+                fs::canonicalize(input.parent().unwrap_or(Path::new("."))),
+                fs::canonicalize(output_dir),
+            ) {
+                if parent == output {
+                    return Err(ConfigError::Usage(format!(
+                        "the output folder {} holds the input {}; choose an output folder outside the shoot",
+                        output_dir.display(),
+                        input.display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centred_crop_has_the_aspect() {
+        let (x, y, w, h) = centred_aspect_crop((6000, 4000), 1.0);
+        assert_eq!((x, y, w, h), (1000.0, 0.0, 4000.0, 4000.0));
+        let (x, y, w, h) = centred_aspect_crop((400, 1000), 0.8);
+        assert_eq!((x, w), (0.0, 400.0));
+        assert!((h - 500.0).abs() < 1e-9 && (y - 250.0).abs() < 1e-9);
+    }
+}

@@ -1,1 +1,228 @@
-//! (stage under construction)
+//! Presets as TOML: built-ins embedded in the binary, user files by path or `--presets DIR`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::encode::{Chroma, Effort, JpegSettings};
+use crate::error::ConfigError;
+
+/// Built-in export presets: (name, TOML).
+pub const BUILTIN_EXPORT_PRESETS: &[(&str, &str)] = &[
+    ("web", include_str!("../presets/export/web.toml")),
+    ("gallery", include_str!("../presets/export/gallery.toml")),
+];
+
+/// A set of named derivatives written for every photo.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportPreset {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub extends: Option<String>,
+    #[serde(rename = "derivative")]
+    pub derivatives: Vec<DerivativeSpec>,
+}
+
+/// One output per photo: its size, framing and encoding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DerivativeSpec {
+    pub name: String,
+    /// Fit inside a square of this many pixels.
+    #[serde(default)]
+    pub long_edge: Option<u32>,
+    /// Exact `[width, height]`; the crop takes this aspect.
+    #[serde(default)]
+    pub size: Option<[u32; 2]>,
+    /// Crop preset for this derivative instead of the shoot's.
+    #[serde(default)]
+    pub crop: Option<String>,
+    #[serde(default = "default_quality")]
+    pub quality: u8,
+    #[serde(default)]
+    pub chroma: Chroma,
+    #[serde(default = "default_true")]
+    pub progressive: bool,
+    #[serde(default)]
+    pub effort: Effort,
+    /// File-name template for this derivative instead of the shoot's.
+    #[serde(default)]
+    pub template: Option<String>,
+}
+
+fn default_quality() -> u8 {
+    85
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl DerivativeSpec {
+    pub fn jpeg_settings(&self) -> JpegSettings {
+        JpegSettings {
+            quality: self.quality,
+            chroma: self.chroma,
+            progressive: self.progressive,
+            effort: self.effort,
+        }
+    }
+
+    /// Output size for a crop of `(width, height)` source pixels, never upscaling.
+    pub fn output_size(&self, (width, height): (u32, u32)) -> (u32, u32) {
+        match (self.size, self.long_edge) {
+            (Some([want_width, want_height]), _) => {
+                // The crop already has this aspect; shrink to it, or keep the crop's size if smaller.
+                if width >= want_width && height >= want_height {
+                    (want_width, want_height)
+                } else {
+                    let scale =
+                        (width as f64 / want_width as f64).min(height as f64 / want_height as f64);
+                    (
+                        ((want_width as f64 * scale).round() as u32).max(1),
+                        ((want_height as f64 * scale).round() as u32).max(1),
+                    )
+                }
+            }
+            (None, Some(long_edge)) => crate::resize::fit_long_edge(width, height, long_edge),
+            (None, None) => (width, height),
+        }
+    }
+}
+
+impl ExportPreset {
+    /// Checks values a photographer could get wrong; errors name the derivative and key.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.derivatives.is_empty() {
+            return Err("needs at least one [[derivative]]".to_string());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for derivative in &self.derivatives {
+            let name = &derivative.name;
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(format!(
+                    "derivative name {name:?}: use letters, digits, '-' and '_' only"
+                ));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(format!("derivative {name:?} is defined twice"));
+            }
+            if !(1..=100).contains(&derivative.quality) {
+                return Err(format!(
+                    "derivative {name:?}: quality = {} is out of range; allowed 1..=100",
+                    derivative.quality
+                ));
+            }
+            match (derivative.long_edge, derivative.size) {
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "derivative {name:?}: give either long_edge or size, not both"
+                    ))
+                }
+                (Some(edge), None) if !(16..=16384).contains(&edge) => {
+                    return Err(format!(
+                        "derivative {name:?}: long_edge = {edge} is out of range; allowed 16..=16384"
+                    ))
+                }
+                (None, Some([w, h])) if !(16..=16384).contains(&w) || !(16..=16384).contains(&h) => {
+                    return Err(format!(
+                        "derivative {name:?}: size = [{w}, {h}] is out of range; each side 16..=16384"
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads a built-in export preset by name.
+pub fn builtin_export(name: &str) -> Result<ExportPreset, ConfigError> {
+    let Some((_, text)) = BUILTIN_EXPORT_PRESETS
+        .iter()
+        .find(|(builtin, _)| *builtin == name)
+    else {
+        let names: Vec<&str> = BUILTIN_EXPORT_PRESETS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        return Err(ConfigError::Usage(format!(
+            "unknown export preset {name:?}; built-in: {}",
+            names.join(", ")
+        )));
+    };
+    parse_export(&format!("built-in export preset {name}"), text)
+}
+
+/// Parses and validates an export preset's TOML.
+pub fn parse_export(origin: &str, text: &str) -> Result<ExportPreset, ConfigError> {
+    let preset: ExportPreset = toml::from_str(text).map_err(|error| ConfigError::Preset {
+        file: origin.to_string(),
+        line: error.span().map(|span| line_of(text, span.start)),
+        message: error.message().to_string(),
+    })?;
+    preset.validate().map_err(|message| ConfigError::Preset {
+        file: origin.to_string(),
+        line: None,
+        message,
+    })?;
+    Ok(preset)
+}
+
+/// 1-based line number of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_export_presets_parse() {
+        for (name, _) in BUILTIN_EXPORT_PRESETS {
+            builtin_export(name).unwrap();
+        }
+        let web = builtin_export("web").unwrap();
+        let names: Vec<_> = web.derivatives.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["large", "thumb"]);
+        assert_eq!(web.derivatives[0].long_edge, Some(2048));
+    }
+
+    #[test]
+    fn export_errors_name_the_line_and_key() {
+        let error = parse_export(
+            "x.toml",
+            "[[derivative]]\nname = \"a\"\nlong_edge = \"big\"\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().starts_with("x.toml:3:"), "{error}");
+        let error =
+            parse_export("x.toml", "[[derivative]]\nname = \"a\"\nquality = 101\n").unwrap_err();
+        assert!(error.to_string().contains("quality = 101"), "{error}");
+        let error =
+            parse_export("x.toml", "[[derivative]]\nname = \"a\"\ncolour = 1\n").unwrap_err();
+        assert!(error.to_string().contains("colour"), "{error}");
+    }
+
+    #[test]
+    fn exact_size_never_upscales() {
+        let avatar = DerivativeSpec {
+            name: "avatar".into(),
+            long_edge: None,
+            size: Some([512, 512]),
+            crop: None,
+            quality: 85,
+            chroma: Chroma::Full,
+            progressive: true,
+            effort: Effort::Fast,
+            template: None,
+        };
+        assert_eq!(avatar.output_size((2000, 2000)), (512, 512));
+        assert_eq!(avatar.output_size((300, 300)), (300, 300));
+    }
+}

@@ -1,1 +1,118 @@
-//! (stage under construction)
+//! Resizes (and crops, in the same pass) with fast_image_resize's SIMD convolution.
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::RgbImage;
+
+/// A crop box in the working image's pixels (fractional edges are honoured by the filter).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SourceBox {
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl SourceBox {
+    pub fn whole(image: &RgbImage) -> Self {
+        Self {
+            left: 0.0,
+            top: 0.0,
+            width: image.width() as f64,
+            height: image.height() as f64,
+        }
+    }
+}
+
+/// Output size that fits `(width, height)` into a `long_edge` box, never upscaling.
+pub fn fit_long_edge(width: u32, height: u32, long_edge: u32) -> (u32, u32) {
+    let longest = width.max(height);
+    if longest <= long_edge {
+        return (width, height);
+    }
+    let scale = long_edge as f64 / longest as f64;
+    let scaled = |side: u32| ((side as f64 * scale).round() as u32).max(1);
+    if width >= height {
+        (long_edge, scaled(height))
+    } else {
+        (scaled(width), long_edge)
+    }
+}
+
+/// Crops `source_box` out of `image` and resizes it to `width`x`height` with Lanczos3.
+pub fn crop_and_resize(
+    resizer: &mut Resizer,
+    image: &RgbImage,
+    source_box: SourceBox,
+    width: u32,
+    height: u32,
+) -> Result<RgbImage, String> {
+    let source = ImageRef::new(
+        image.width(),
+        image.height(),
+        image.as_raw(),
+        PixelType::U8x3,
+    )
+    .map_err(|error| format!("resize source: {error}"))?;
+    let mut destination = Image::new(width, height, PixelType::U8x3);
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(
+            source_box.left,
+            source_box.top,
+            source_box.width,
+            source_box.height,
+        );
+    resizer
+        .resize(&source, &mut destination, &options)
+        .map_err(|error| format!("resize to {width}x{height}: {error}"))?;
+    RgbImage::from_raw(width, height, destination.into_vec())
+        .ok_or_else(|| "resize produced a short buffer".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_the_long_edge_without_upscaling() {
+        assert_eq!(fit_long_edge(6000, 4000, 2048), (2048, 1365));
+        assert_eq!(fit_long_edge(4000, 6000, 2048), (1365, 2048));
+        assert_eq!(fit_long_edge(1000, 800, 2048), (1000, 800));
+        assert_eq!(fit_long_edge(5000, 1, 400), (400, 1));
+    }
+
+    #[test]
+    fn resizes_a_flat_image_to_the_same_colour() {
+        let image = RgbImage::from_pixel(300, 200, image::Rgb([200, 100, 50]));
+        let mut resizer = Resizer::new();
+        let out = crop_and_resize(&mut resizer, &image, SourceBox::whole(&image), 30, 20).unwrap();
+        assert_eq!(out.dimensions(), (30, 20));
+        assert!(out.pixels().all(|p| p.0 == [200, 100, 50]));
+    }
+
+    #[test]
+    fn crops_while_resizing() {
+        // Left half black, right half white: cropping the right half gives white only.
+        let image = RgbImage::from_fn(200, 100, |x, _| {
+            if x < 100 {
+                image::Rgb([0, 0, 0])
+            } else {
+                image::Rgb([255, 255, 255])
+            }
+        });
+        let mut resizer = Resizer::new();
+        let right = SourceBox {
+            left: 100.0,
+            top: 0.0,
+            width: 100.0,
+            height: 100.0,
+        };
+        let out = crop_and_resize(&mut resizer, &image, right, 10, 10).unwrap();
+        assert!(
+            out.pixels().all(|p| p.0[0] > 250),
+            "{:?}",
+            out.get_pixel(0, 0)
+        );
+    }
+}
