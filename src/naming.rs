@@ -60,7 +60,18 @@ impl NameTemplate {
         while let Some(c) = chars.next() {
             match c {
                 '{' => {
-                    let token: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    let mut token = String::new();
+                    let mut closed = false;
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                        token.push(c);
+                    }
+                    if !closed {
+                        return Err(error(format!("'{{{token}' is missing its closing '}}'")));
+                    }
                     if !TOKENS.iter().any(|(name, _)| *name == token) {
                         let allowed: Vec<String> = TOKENS
                             .iter()
