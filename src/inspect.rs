@@ -26,7 +26,14 @@ pub struct Inspection {
     pub orientation_meaning: &'static str,
     pub capture_time: Option<String>,
     pub camera: Option<String>,
-    #[serde(flatten)]
+    pub lens: Option<String>,
+    pub exposure_time: Option<String>,
+    pub f_number: Option<f64>,
+    pub iso: Option<u32>,
+    pub focal_length: Option<f64>,
+    pub artist: Option<String>,
+    pub copyright: Option<String>,
+    #[serde(skip)]
     pub exif: ExifInfo,
     pub warnings: Vec<String>,
     /// Why the file could not be read as an image, if it could not.
@@ -61,6 +68,13 @@ pub fn inspect(path: &Path) -> Inspection {
         orientation_meaning: "upright",
         capture_time: None,
         camera: None,
+        lens: None,
+        exposure_time: None,
+        f_number: None,
+        iso: None,
+        focal_length: None,
+        artist: None,
+        copyright: None,
         exif: ExifInfo::default(),
         warnings: Vec::new(),
         error: None,
@@ -80,6 +94,13 @@ pub fn inspect(path: &Path) -> Inspection {
     inspection.capture_time = read.info.capture_time.as_ref().map(|time| time.iso8601());
     inspection.camera = read.info.camera();
     inspection.warnings = read.warnings;
+    inspection.lens = read.info.lens.clone();
+    inspection.exposure_time = read.info.exposure_time.clone();
+    inspection.f_number = read.info.f_number;
+    inspection.iso = read.info.iso;
+    inspection.focal_length = read.info.focal_length;
+    inspection.artist = read.info.artist.clone();
+    inspection.copyright = read.info.copyright.clone();
     inspection.exif = read.info;
     match inspection.format {
         None if bytes.is_empty() => inspection.error = Some("file is empty (0 bytes)".to_string()),
