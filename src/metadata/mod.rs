@@ -1,0 +1,529 @@
+//! Metadata written into each derivative: one EXIF block, one XMP packet and one
+//! IPTC-IIM record, kept in sync, so Lightroom, digiKam, Apple Photos, Flickr and
+//! exiftool all find the attendee's name, the caption, the credit and the face region.
+//!
+//! The stage is pure data to bytes: [`jpeg_segments`] turns an [`OutputMetadata`]
+//! (what this run sets) plus, optionally, the source photo's EXIF fields into APPn
+//! segments for the encoder (`Compress::write_marker(Marker::APP(n), &bytes)`);
+//! [`insert_segments_into_jpeg`] adds them to an already-encoded JPEG instead;
+//! [`xmp_sidecar`] renders the same XMP packet as a standalone `.xmp` file.
+//!
+//! Text is UTF-8 everywhere: EXIF ASCII tags carry UTF-8 bytes as the MWG guidelines
+//! and exiftool do, IPTC declares UTF-8 with 1:90, and characters XML 1.0 cannot
+//! carry (C0 controls other than tab, LF, CR) are dropped from every format alike so
+//! the three blocks read back identically. No Windows XP* tags or EXIF UserComment
+//! are written: Windows and the MWG reconciliation read XMP, ImageDescription and
+//! the IPTC caption, and a fourth copy would only drift.
+
+mod exif_write;
+mod iptc;
+mod jpeg;
+mod md5;
+mod xmp;
+
+use std::borrow::Cow;
+
+pub use jpeg::insert_segments_into_jpeg;
+
+/// APP marker numbers used by the segments [`jpeg_segments`] returns.
+pub const APP1: u8 = 1;
+/// APP13 carries the Photoshop image resources that hold IPTC-IIM.
+pub const APP13: u8 = 13;
+
+/// Identifier that starts an APP1 EXIF segment.
+pub const EXIF_HEADER: &[u8] = b"Exif\0\0";
+/// Identifier that starts an APP1 XMP segment.
+pub const XMP_HEADER: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+/// Identifier that starts an APP13 Photoshop image-resource segment.
+pub const PHOTOSHOP_HEADER: &[u8] = b"Photoshop 3.0\0";
+
+/// Largest payload one JPEG marker segment can hold (65535 minus the 2-byte length).
+pub const MAX_SEGMENT_PAYLOAD: usize = 65533;
+/// Largest XMP packet that fits in one APP1 segment after [`XMP_HEADER`], with the
+/// 2-byte margin other writers keep.
+pub const MAX_EMBEDDED_XMP: usize = 65502;
+
+/// What the source photo's metadata may contribute to a derivative, like Lightroom's
+/// export "Include" choice. Whatever the policy, the fields of [`OutputMetadata`]
+/// this run sets win over the source's, the source's XMP and IPTC are never carried
+/// (so person and region data from the original never leak), and the EXIF written
+/// always describes the derivative: Orientation 1, its own pixel size, no thumbnail,
+/// no maker note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MetadataPolicy {
+    /// This run's fields plus, from the source EXIF, only capture time, camera
+    /// make/model, lens make/model/specification and exposure settings. Drops GPS,
+    /// body and lens serial numbers, owner name, image unique id, maker notes, user
+    /// comments and everything else.
+    #[default]
+    Privacy,
+    /// This run's fields plus the source's primary EXIF (IFD0, Exif, GPS, Interop),
+    /// rewritten for the derivative: drops the thumbnail IFD, the maker note, tags
+    /// kamadak-exif does not know (their layout cannot be checked, for instance
+    /// PrintIM or Microsoft padding), Windows XP* text tags (they would contradict
+    /// the caption), tags a JPEG's IFD0 must not hold, subject area/location and
+    /// focal-plane resolution (they are in the original's pixels) and colour
+    /// encoding tags (the derivative's colour is stated by ColorSpace and its ICC).
+    Keep,
+    /// Only the descriptive fields this run authored (name, caption, keywords, people,
+    /// credit, rights, event, face regions) plus the structural EXIF a JPEG needs.
+    /// Capture time, camera, lens and exposure are dropped even when set in
+    /// [`OutputMetadata`].
+    Strip,
+}
+
+/// A positive rational as EXIF stores it, for example 1/250 s or f/2.8 as 28/10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ratio {
+    pub numerator: u32,
+    pub denominator: u32,
+}
+
+impl Ratio {
+    pub fn new(numerator: u32, denominator: u32) -> Self {
+        Self {
+            numerator,
+            denominator,
+        }
+    }
+}
+
+impl From<exif::Rational> for Ratio {
+    fn from(value: exif::Rational) -> Self {
+        Self::new(value.num, value.denom)
+    }
+}
+
+/// When the photo was taken, as the camera recorded it (EXIF DateTimeOriginal,
+/// SubSecTimeOriginal, OffsetTimeOriginal). Validated on construction so every
+/// writer can rely on the format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureTime {
+    date_time: String,
+    subsec: Option<String>,
+    offset: Option<String>,
+}
+
+impl CaptureTime {
+    /// `date_time` in EXIF form `"YYYY:MM:DD HH:MM:SS"`; `subsec` the fraction's
+    /// digits (`"35"` for .35 s); `offset` the UTC offset as `"+HH:MM"`/`"-HH:MM"`.
+    pub fn new(
+        date_time: &str,
+        subsec: Option<&str>,
+        offset: Option<&str>,
+    ) -> Result<Self, MetadataError> {
+        let invalid = |field: &'static str, value: &str| MetadataError::InvalidCaptureTime {
+            field,
+            value: value.to_string(),
+        };
+        if !matches_pattern(date_time, "dddd:dd:dd dd:dd:dd") {
+            return Err(invalid("DateTimeOriginal", date_time));
+        }
+        if let Some(subsec) = subsec {
+            if subsec.is_empty() || !subsec.bytes().all(|byte| byte.is_ascii_digit()) {
+                return Err(invalid("SubSecTimeOriginal", subsec));
+            }
+        }
+        if let Some(offset) = offset {
+            let valid = (offset.starts_with('+') || offset.starts_with('-'))
+                && matches_pattern(&offset[1..], "dd:dd");
+            if !valid {
+                return Err(invalid("OffsetTimeOriginal", offset));
+            }
+        }
+        Ok(Self {
+            date_time: date_time.to_string(),
+            subsec: subsec.map(str::to_string),
+            offset: offset.map(str::to_string),
+        })
+    }
+
+    /// `"YYYY:MM:DD HH:MM:SS"`.
+    pub fn date_time(&self) -> &str {
+        &self.date_time
+    }
+
+    /// Fraction-of-second digits, if recorded.
+    pub fn subsec(&self) -> Option<&str> {
+        self.subsec.as_deref()
+    }
+
+    /// UTC offset `"±HH:MM"`, if recorded.
+    pub fn offset(&self) -> Option<&str> {
+        self.offset.as_deref()
+    }
+
+    /// ISO 8601 form for XMP, e.g. `2024-05-17T14:03:22.35+02:00`.
+    pub fn to_iso8601(&self) -> String {
+        let mut iso = format!(
+            "{}-{}-{}T{}",
+            &self.date_time[0..4],
+            &self.date_time[5..7],
+            &self.date_time[8..10],
+            &self.date_time[11..19]
+        );
+        if let Some(subsec) = &self.subsec {
+            iso.push('.');
+            iso.push_str(subsec);
+        }
+        if let Some(offset) = &self.offset {
+            iso.push_str(offset);
+        }
+        iso
+    }
+}
+
+/// True when `text` has the shape of `pattern`, where `d` stands for an ASCII digit
+/// and any other character must match itself.
+fn matches_pattern(text: &str, pattern: &str) -> bool {
+    text.len() == pattern.len()
+        && text
+            .bytes()
+            .zip(pattern.bytes())
+            .all(|(byte, want)| match want {
+                b'd' => byte.is_ascii_digit(),
+                _ => byte == want,
+            })
+}
+
+/// A derivative's size in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A face region in the derivative's own frame, normalized to 0..1 as MWG wants:
+/// `center_x`/`center_y` are the CENTRE of the box (not its corner).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceRegion {
+    /// The person's name, when known.
+    pub name: Option<String>,
+    pub center_x: f64,
+    pub center_y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl FaceRegion {
+    /// Region from a box given in the derivative's pixels (`left`, `top` = top-left
+    /// corner), clipped to the frame. Returns `None` when the box lies wholly outside
+    /// the frame or the frame is empty.
+    pub fn from_pixel_box(
+        name: Option<String>,
+        [left, top, width, height]: [f64; 4],
+        frame: PixelSize,
+    ) -> Option<Self> {
+        if frame.width == 0 || frame.height == 0 {
+            return None;
+        }
+        let (frame_width, frame_height) = (f64::from(frame.width), f64::from(frame.height));
+        let x0 = left.clamp(0.0, frame_width);
+        let y0 = top.clamp(0.0, frame_height);
+        let x1 = (left + width).clamp(0.0, frame_width);
+        let y1 = (top + height).clamp(0.0, frame_height);
+        if x1 <= x0 || y1 <= y0 {
+            return None;
+        }
+        Some(Self {
+            name,
+            center_x: (x0 + x1) / 2.0 / frame_width,
+            center_y: (y0 + y1) / 2.0 / frame_height,
+            width: (x1 - x0) / frame_width,
+            height: (y1 - y0) / frame_height,
+        })
+    }
+}
+
+/// What this run sets for one derivative. Text is plain UTF-8; escaping and
+/// per-format limits are handled here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputMetadata {
+    /// The person's name: XMP dc:title, IPTC 2:05 Object Name.
+    pub title: Option<String>,
+    /// The expanded caption: XMP dc:description, IPTC 2:120, EXIF ImageDescription.
+    pub caption: Option<String>,
+    /// XMP dc:subject, IPTC 2:25 (one dataset each).
+    pub keywords: Vec<String>,
+    /// XMP Iptc4xmpExt:PersonInImage.
+    pub persons_in_image: Vec<String>,
+    /// The credit: XMP dc:creator, IPTC 2:80 By-line, EXIF Artist.
+    pub creator: Option<String>,
+    /// Copyright notice: XMP dc:rights, IPTC 2:116, EXIF Copyright.
+    pub rights: Option<String>,
+    /// Event name: XMP Iptc4xmpExt:Event.
+    pub event: Option<String>,
+    /// EXIF DateTimeOriginal/SubSecTimeOriginal/OffsetTimeOriginal, XMP
+    /// photoshop:DateCreated, IPTC 2:55/2:60.
+    pub capture_time: Option<CaptureTime>,
+    /// EXIF Make.
+    pub camera_make: Option<String>,
+    /// EXIF Model.
+    pub camera_model: Option<String>,
+    /// EXIF LensModel.
+    pub lens_model: Option<String>,
+    /// EXIF ExposureTime in seconds.
+    pub exposure_time: Option<Ratio>,
+    /// EXIF FNumber.
+    pub f_number: Option<Ratio>,
+    /// EXIF PhotographicSensitivity (values above 65535 also go to ISOSpeed).
+    pub iso: Option<u32>,
+    /// EXIF FocalLength in mm.
+    pub focal_length: Option<Ratio>,
+    /// The derivative's pixel size: EXIF PixelX/YDimension and the regions'
+    /// mwg-rs:AppliedToDimensions.
+    pub pixel_size: PixelSize,
+    /// True when the derivative's pixels are sRGB (EXIF ColorSpace 1); false writes
+    /// Uncalibrated (0xFFFF), for a derivative that embeds another ICC profile.
+    pub srgb: bool,
+    /// Face regions in the derivative's frame (XMP mwg-rs:Regions).
+    pub face_regions: Vec<FaceRegion>,
+}
+
+impl OutputMetadata {
+    /// Metadata for a derivative of `width` x `height` pixels with nothing else set.
+    pub fn new(width: u32, height: u32) -> Self {
+        Self {
+            title: None,
+            caption: None,
+            keywords: Vec::new(),
+            persons_in_image: Vec::new(),
+            creator: None,
+            rights: None,
+            event: None,
+            capture_time: None,
+            camera_make: None,
+            camera_model: None,
+            lens_model: None,
+            exposure_time: None,
+            f_number: None,
+            iso: None,
+            focal_length: None,
+            pixel_size: PixelSize { width, height },
+            srgb: true,
+            face_regions: Vec::new(),
+        }
+    }
+
+    /// A copy without the fields copied from the camera (capture time, camera,
+    /// lens, exposure), as [`MetadataPolicy::Strip`] writes.
+    fn without_camera_data(&self) -> Self {
+        Self {
+            capture_time: None,
+            camera_make: None,
+            camera_model: None,
+            lens_model: None,
+            exposure_time: None,
+            f_number: None,
+            iso: None,
+            focal_length: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// Why metadata could not be produced or inserted.
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    #[error("capture time {field} {value:?} is malformed (want \"YYYY:MM:DD HH:MM:SS\", digits for sub-seconds, \"±HH:MM\" for the offset)")]
+    InvalidCaptureTime { field: &'static str, value: String },
+    #[error("the {segment} block would be {bytes} bytes, over its {limit}-byte limit in one JPEG segment (too many or too long keywords/captions?)")]
+    TooLarge {
+        segment: &'static str,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error("could not encode the EXIF block")]
+    ExifEncode(#[source] exif::Error),
+    #[error("APP marker number {0} is not in 0..=15")]
+    InvalidAppMarker(u8),
+    #[error("not a well-formed JPEG at byte {offset}: {reason}")]
+    MalformedJpeg { offset: usize, reason: &'static str },
+}
+
+/// The APPn segments for one derivative, in the order they belong after SOI (and
+/// after a JFIF APP0): APP1 EXIF, APP1 XMP, APP13 IPTC-IIM. Each is `(n, payload)`
+/// with the payload starting with its identifier ([`EXIF_HEADER`], [`XMP_HEADER`],
+/// [`PHOTOSHOP_HEADER`]) and without the marker and length bytes, ready for
+/// `write_marker(Marker::APP(n), &payload)`.
+///
+/// `source_exif` is the source photo's EXIF as kamadak-exif parsed it, for example
+/// `exif.fields().cloned().collect::<Vec<_>>()`; only primary-image fields
+/// (`In::PRIMARY`) are considered, and `policy` decides which of them survive.
+pub fn jpeg_segments(
+    meta: &OutputMetadata,
+    source_exif: Option<&[exif::Field]>,
+    policy: MetadataPolicy,
+) -> Result<Vec<(u8, Vec<u8>)>, MetadataError> {
+    let meta: Cow<'_, OutputMetadata> = match policy {
+        MetadataPolicy::Strip => Cow::Owned(meta.without_camera_data()),
+        MetadataPolicy::Privacy | MetadataPolicy::Keep => Cow::Borrowed(meta),
+    };
+    let source_exif = match policy {
+        MetadataPolicy::Strip => &[][..],
+        MetadataPolicy::Privacy | MetadataPolicy::Keep => source_exif.unwrap_or(&[]),
+    };
+
+    let tiff = exif_write::tiff_block(&meta, source_exif, policy)?;
+    let exif_segment = with_header(EXIF_HEADER, tiff.as_slice());
+    check_size("EXIF", exif_segment.len(), MAX_SEGMENT_PAYLOAD)?;
+
+    let packet = xmp::packet(&meta);
+    check_size("XMP", packet.len(), MAX_EMBEDDED_XMP)?;
+    let padded = xmp::pad_packet(packet, MAX_EMBEDDED_XMP);
+    let xmp_segment = with_header(XMP_HEADER, padded.as_bytes());
+
+    let photoshop_segment = with_header(PHOTOSHOP_HEADER, &iptc::photoshop_resources(&meta));
+    check_size("IPTC", photoshop_segment.len(), MAX_SEGMENT_PAYLOAD)?;
+
+    Ok(vec![
+        (APP1, exif_segment),
+        (APP1, xmp_segment),
+        (APP13, photoshop_segment),
+    ])
+}
+
+/// The same XMP packet as embedded by [`jpeg_segments`], with its `<?xpacket?>`
+/// wrapper, for a standalone `.xmp` sidecar. Everything in `meta` is written; for a
+/// sidecar beside an original, pass the original's pixel size and regions in the
+/// original's frame. Sidecars have no size limit.
+pub fn xmp_sidecar(meta: &OutputMetadata) -> String {
+    xmp::packet(meta)
+}
+
+fn with_header(header: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut segment = Vec::with_capacity(header.len() + body.len());
+    segment.extend_from_slice(header);
+    segment.extend_from_slice(body);
+    segment
+}
+
+fn check_size(segment: &'static str, bytes: usize, limit: usize) -> Result<(), MetadataError> {
+    if bytes > limit {
+        return Err(MetadataError::TooLarge {
+            segment,
+            bytes,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// `text` without the characters XML 1.0 cannot carry (C0 controls other than
+/// tab, LF and CR, and U+FFFE/U+FFFF). Applied to every format so EXIF, IPTC and XMP
+/// agree.
+fn clean_text(text: &str) -> Cow<'_, str> {
+    let allowed = |character: char| !matches!(character, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+    if text.chars().all(allowed) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(
+            text.chars()
+                .filter(|&character| allowed(character))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_time_validates_and_formats_iso() {
+        let time = CaptureTime::new("2024:05:17 14:03:22", Some("35"), Some("+02:00"))
+            .expect("valid capture time");
+        assert_eq!(time.to_iso8601(), "2024-05-17T14:03:22.35+02:00");
+        let bare = CaptureTime::new("2024:05:17 14:03:22", None, None).expect("valid");
+        assert_eq!(bare.to_iso8601(), "2024-05-17T14:03:22");
+        assert!(CaptureTime::new("2024-05-17 14:03:22", None, None).is_err());
+        assert!(CaptureTime::new("2024:05:17 14:03:22", Some("3a"), None).is_err());
+        assert!(CaptureTime::new("2024:05:17 14:03:22", Some(""), None).is_err());
+        assert!(CaptureTime::new("2024:05:17 14:03:22", None, Some("02:00")).is_err());
+        assert!(CaptureTime::new("2024:05:17 14:03:22", None, Some("+2:00")).is_err());
+        assert!(CaptureTime::new("2024:05:17 14:03:22", None, Some("-05:30")).is_ok());
+        // Multi-byte input must be rejected, not sliced mid-character.
+        assert!(CaptureTime::new("2024:05:17 14:03:2é", None, None).is_err());
+        assert!(CaptureTime::new("2024:05:17 14:03:22", None, Some("é0:00")).is_err());
+    }
+
+    #[test]
+    fn region_centre_is_box_centre_normalized() {
+        let frame = PixelSize {
+            width: 800,
+            height: 1000,
+        };
+        let region =
+            FaceRegion::from_pixel_box(Some("A".into()), [200.0, 100.0, 400.0, 500.0], frame)
+                .expect("inside the frame");
+        assert_eq!(region.center_x, 0.5);
+        assert_eq!(region.center_y, 0.35);
+        assert_eq!(region.width, 0.5);
+        assert_eq!(region.height, 0.5);
+    }
+
+    #[test]
+    fn region_is_clipped_to_the_frame() {
+        let frame = PixelSize {
+            width: 100,
+            height: 100,
+        };
+        // Box hangs 20 px off the left and 10 px off the bottom.
+        let region = FaceRegion::from_pixel_box(None, [-20.0, 60.0, 60.0, 50.0], frame)
+            .expect("partly inside");
+        assert!((region.center_x - 0.2).abs() < 1e-12);
+        assert!((region.center_y - 0.8).abs() < 1e-12);
+        assert!((region.width - 0.4).abs() < 1e-12);
+        assert!((region.height - 0.4).abs() < 1e-12);
+        assert!(FaceRegion::from_pixel_box(None, [150.0, 0.0, 10.0, 10.0], frame).is_none());
+        let empty = PixelSize {
+            width: 0,
+            height: 10,
+        };
+        assert!(FaceRegion::from_pixel_box(None, [0.0, 0.0, 1.0, 1.0], empty).is_none());
+    }
+
+    #[test]
+    fn clean_text_drops_xml_invalid_controls_only() {
+        assert_eq!(clean_text("a\u{0}b\u{1b}c\td\ne\rf"), "abc\td\ne\rf");
+        assert!(matches!(clean_text("李小龍"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn strip_policy_drops_camera_fields() {
+        let mut meta = OutputMetadata::new(10, 10);
+        meta.title = Some("Seán O'Brien".into());
+        meta.camera_make = Some("Canon".into());
+        meta.capture_time =
+            Some(CaptureTime::new("2024:05:17 14:03:22", None, None).expect("valid"));
+        let stripped = meta.without_camera_data();
+        assert_eq!(stripped.title, meta.title);
+        assert_eq!(stripped.camera_make, None);
+        assert_eq!(stripped.capture_time, None);
+    }
+
+    #[test]
+    fn segments_come_in_order_with_identifiers() {
+        let meta = OutputMetadata::new(10, 10);
+        let segments = jpeg_segments(&meta, None, MetadataPolicy::default()).expect("segments");
+        let markers: Vec<u8> = segments.iter().map(|(marker, _)| *marker).collect();
+        assert_eq!(markers, [APP1, APP1, APP13]);
+        assert!(segments[0].1.starts_with(EXIF_HEADER));
+        assert!(segments[1].1.starts_with(XMP_HEADER));
+        assert!(segments[2].1.starts_with(PHOTOSHOP_HEADER));
+    }
+
+    #[test]
+    fn oversized_xmp_is_an_error_not_a_silent_cut() {
+        let mut meta = OutputMetadata::new(10, 10);
+        meta.keywords = (0..3000)
+            .map(|index| format!("keyword number {index}"))
+            .collect();
+        match jpeg_segments(&meta, None, MetadataPolicy::Strip) {
+            Err(MetadataError::TooLarge { segment, .. }) => assert_eq!(segment, "XMP"),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+        // The sidecar has no such limit.
+        assert!(xmp_sidecar(&meta).len() > MAX_EMBEDDED_XMP);
+    }
+}
