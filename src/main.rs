@@ -9,8 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use headshot::error::ConfigError;
 use headshot::manifest::Status;
+use headshot::metadata::MetadataPolicy;
 use headshot::naming::{NameTemplate, DEFAULT_TEMPLATE};
-use headshot::pipeline::{Job, RunOptions, RunReport};
+use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
 use headshot::{decode, inspect, pipeline, presets};
 
 #[derive(Parser)]
@@ -62,6 +63,38 @@ struct RunArgs {
     /// Refuse images above this many megapixels (decompression-bomb guard).
     #[arg(long, default_value_t = decode::DEFAULT_MAX_MEGAPIXELS)]
     max_megapixels: u64,
+    /// Event name, for captions, keywords and {event} in file names.
+    #[arg(long)]
+    event: Option<String>,
+    /// Photographer credit (XMP dc:creator, IPTC By-line, EXIF Artist).
+    #[arg(long)]
+    credit: Option<String>,
+    /// Copyright notice (XMP dc:rights, IPTC Copyright, EXIF Copyright).
+    #[arg(long)]
+    copyright: Option<String>,
+    /// Source metadata carried into outputs: privacy drops GPS, serial numbers and maker notes.
+    #[arg(long, value_enum, default_value_t = PolicyArg::Privacy)]
+    metadata: PolicyArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PolicyArg {
+    /// Keep capture time, camera and exposure; drop GPS, serials, maker notes, people.
+    Privacy,
+    /// Carry the source's EXIF over, rewritten for the derivative.
+    Keep,
+    /// Only what this run sets.
+    Strip,
+}
+
+impl From<PolicyArg> for MetadataPolicy {
+    fn from(policy: PolicyArg) -> Self {
+        match policy {
+            PolicyArg::Privacy => MetadataPolicy::Privacy,
+            PolicyArg::Keep => MetadataPolicy::Keep,
+            PolicyArg::Strip => MetadataPolicy::Strip,
+        }
+    }
 }
 
 /// Exit codes: 0 all photos done, 1 some photos failed, 2 usage or configuration error.
@@ -141,6 +174,12 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
         template: NameTemplate::parse(&args.template)?,
         jobs: args.jobs,
         max_megapixels: args.max_megapixels,
+        shoot: ShootInfo {
+            event: args.event,
+            credit: args.credit,
+            copyright: args.copyright,
+        },
+        metadata_policy: args.metadata.into(),
     };
     let job = Job::plan(options)?;
     let show_progress = !args.quiet && std::io::stdout().is_terminal();

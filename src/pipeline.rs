@@ -19,6 +19,7 @@ use crate::manifest::{
     Exposure, IgnoredFile, Manifest, OutputRecord, PhotoRecord, Settings, Status, Summary, Timing,
     MANIFEST_VERSION,
 };
+use crate::metadata::{self, MetadataPolicy, OutputMetadata};
 use crate::naming::{NameAllocator, NameTemplate, NameValues};
 use crate::orient;
 use crate::output;
@@ -36,6 +37,19 @@ pub struct RunOptions {
     /// Worker threads; `None` uses every core.
     pub jobs: Option<usize>,
     pub max_megapixels: u64,
+    /// What the shoot has in common: event, credit, copyright.
+    pub shoot: ShootInfo,
+    /// What of the source's metadata the derivatives carry.
+    pub metadata_policy: MetadataPolicy,
+}
+
+/// Facts about the whole shoot that go into every photo's metadata.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShootInfo {
+    pub event: Option<String>,
+    /// The photographer's credit line (XMP dc:creator, IPTC By-line, EXIF Artist).
+    pub credit: Option<String>,
+    pub copyright: Option<String>,
 }
 
 /// One photo's planned work.
@@ -285,6 +299,11 @@ impl Job {
             .fold(0.0_f64, f64::max)
             .min(1.0);
 
+        // The source's EXIF fields, for the metadata policy to pick from.
+        let source_exif: Vec<exif::Field> = exif_info::read_exif(&bytes)
+            .exif
+            .map(|exif| exif.fields().cloned().collect())
+            .unwrap_or_default();
         let decoded = decode::decode(&bytes, format, min_scale, self.options.max_megapixels)
             .map_err(|error| (Stage::Decode, error))?;
         drop(bytes);
@@ -304,7 +323,14 @@ impl Job {
             let resized =
                 resize::crop_and_resize(&mut resizer, &working, source_box, width, height)
                     .map_err(|message| (Stage::Resize, PhotoError::Processing(message)))?;
-            let jpeg = encode::encode_jpeg(&resized, &plan.spec.jpeg_settings(), &[])
+            let metadata = self.output_metadata(photo, width, height);
+            let segments = metadata::jpeg_segments(
+                &metadata,
+                Some(&source_exif),
+                self.options.metadata_policy,
+            )
+            .map_err(|error| (Stage::Encode, PhotoError::Processing(error.to_string())))?;
+            let jpeg = encode::encode_jpeg(&resized, &plan.spec.jpeg_settings(), &segments)
                 .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
             let relative = &photo.output_paths[index];
             let destination = self.options.output_dir.join(relative);
@@ -327,6 +353,28 @@ impl Job {
         }
         record.status = Status::Ok;
         Ok(())
+    }
+}
+
+impl Job {
+    /// The metadata this run writes into one derivative of `photo`.
+    fn output_metadata(&self, photo: &PlannedPhoto, width: u32, height: u32) -> OutputMetadata {
+        let shoot = &self.options.shoot;
+        let mut metadata = OutputMetadata::new(width, height);
+        metadata.event = shoot.event.clone();
+        metadata.creator = shoot.credit.clone();
+        metadata.rights = shoot.copyright.clone();
+        metadata.keywords.extend(shoot.event.iter().cloned());
+        metadata.capture_time = photo.exif.capture_time.as_ref().and_then(|time| {
+            let exif_form = format!(
+                "{} {}",
+                time.local[..10].replace('-', ":"),
+                &time.local[11..]
+            );
+            metadata::CaptureTime::new(&exif_form, time.subsec.as_deref(), time.offset.as_deref())
+                .ok()
+        });
+        metadata
     }
 }
 

@@ -372,3 +372,52 @@ fn inspect_reports_exif_as_text_and_json() {
     assert!(json["f_number"].as_f64().unwrap() > 1.0);
     assert!(json["iso"].as_u64().unwrap() >= 100);
 }
+
+/// Outputs are upright JPEGs whose metadata any reader sees: Orientation 1, credit, no GPS.
+#[test]
+fn outputs_carry_metadata_that_exiftool_reads() {
+    let Some(corpus) = corpus() else { return };
+    if !tool_available("exiftool", "-ver") {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let gps_photo = corpus.join("exif/DSCN0010.jpg");
+    let rotated = corpus.join("exif/orientation/Portrait_6.jpg");
+    let (code, manifest) = run_shoot(
+        &[&gps_photo, &rotated],
+        out.path(),
+        &[
+            "--credit",
+            "Seán O'Brien",
+            "--copyright",
+            "© 2026 RustConf",
+            "--event",
+            "RustConf 2026",
+        ],
+    );
+    assert_eq!(code, 0);
+    for (file, derivative) in [("DSCN0010.jpg", "large"), ("Portrait_6.jpg", "thumb")] {
+        let (path, width, height) = output_of(out.path(), photo(&manifest, file), derivative);
+        let output = std::process::Command::new("exiftool")
+            .args(["-json", "-n", "-G1", path_arg(&path)])
+            .output()
+            .unwrap();
+        let tags: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let tags = &tags[0];
+        assert_eq!(tags["IFD0:Orientation"], 1, "{file}");
+        assert_eq!(tags["File:ImageWidth"], width, "{file}");
+        assert_eq!(tags["File:ImageHeight"], height, "{file}");
+        assert_eq!(tags["XMP-dc:Creator"], "Seán O'Brien", "{file}");
+        assert_eq!(tags["IFD0:Artist"], "Seán O'Brien", "{file}");
+        assert_eq!(tags["IPTC:CopyrightNotice"], "© 2026 RustConf", "{file}");
+        assert!(tags.get("GPS:GPSLatitude").is_none(), "{file} leaks GPS");
+    }
+    let (path, _, _) = output_of(out.path(), photo(&manifest, "DSCN0010.jpg"), "large");
+    let output = std::process::Command::new("exiftool")
+        .args(["-json", "-G1", path_arg(&path)])
+        .output()
+        .unwrap();
+    let tags: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(tags[0]["ExifIFD:DateTimeOriginal"], "2008:10:22 16:28:39");
+    assert_eq!(tags[0]["IFD0:Model"], "COOLPIX P6000");
+}
