@@ -14,12 +14,14 @@ usage: bench/run.sh [options]
   --mode MODE     parallel  : headshot --jobs JOBS vs vipsthumbnail on JOBS workers (default)
                   per-core  : headshot --jobs 1 vs vipsthumbnail with VIPS_CONCURRENCY=1, one at a time
                   both      : parallel, then per-core
-  --vips-mode M   how vipsthumbnail gets its JOBS workers (default procs, env BENCH_VIPS_MODE):
-                  procs   : xargs -P JOBS, one file per invocation, VIPS_CONCURRENCY=1 each
+  --vips-mode M   how vipsthumbnail gets its JOBS workers (env BENCH_VIPS_MODE):
                   threads : one invocation per size over all files, VIPS_CONCURRENCY=JOBS
+                            (default: the faster for vips when measured here)
+                  procs   : xargs -P JOBS, one file per invocation, VIPS_CONCURRENCY=1 each
   --no-scale      skip the headshot run over 2N photos (peak-memory growth check)
   --vips-only     time vipsthumbnail alone (no cargo build, no headshot)
   --no-build      use the existing target/release/headshot
+  --headshot PATH time this headshot binary instead (implies --no-build)
   --regen         throw away the cached inputs in bench/work/ and make them again
   --inputs-only   make the inputs (N, or 2N with the scale check) and stop
   -h, --help      this text
@@ -33,12 +35,13 @@ photos=${BENCH_N:-16}
 rounds=${BENCH_ROUNDS:-3}
 jobs=${BENCH_JOBS:-$(nproc)}
 mode=parallel
-vips_mode=${BENCH_VIPS_MODE:-procs}
+vips_mode=${BENCH_VIPS_MODE:-threads}
 scale_check=1
 vips_only=0
 build=1
 regen=0
 inputs_only=0
+headshot_override=""
 
 while (($#)); do
   case $1 in
@@ -50,6 +53,7 @@ while (($#)); do
     --no-scale) scale_check=0; shift ;;
     --vips-only) vips_only=1; build=0; scale_check=0; shift ;;
     --no-build) build=0; shift ;;
+    --headshot) headshot_override=$2; build=0; shift 2 ;;
     --regen) regen=1; shift ;;
     --inputs-only) inputs_only=1; build=0; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -68,7 +72,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$repo/bench/work
 pool=$work/pool            # every generated input, bench_001.jpg ...
 gen=$work/gen              # base image, grain field, parameters stamp
-headshot=$repo/target/release/headshot
+headshot=${headshot_override:-$repo/target/release/headshot}
 base_image=$repo/sample-images/coffee.png
 
 for tool in vips vipsthumbnail vipsheader xargs; do
@@ -185,6 +189,31 @@ check_outputs() {
   [[ $size == 400x267 || $size == 400x266 ]] || { say "$tool: bench_001_thumb.jpg is $size, not 400x267"; exit 1; }
 }
 
+# "q85 baseline 4:2:0": the JPEG quality exiftool estimates from the
+# quantisation tables (exact for libjpeg's standard tables), the coding, and
+# the chroma subsampling. Empty without exiftool.
+describe_jpeg() {
+  command -v exiftool >/dev/null || return 0
+  exiftool -s -s -s -JPEGQualityEstimate -EncodingProcess -YCbCrSubSampling "$1" \
+    | awk 'NR == 1 {q = "q" $1} NR == 2 {c = ($0 ~ /Progressive/) ? "progressive" : "baseline"}
+           NR == 3 {sub(/^YCbCr/, ""); sub(/ .*/, ""); s = $0} END {print q, c, s}'
+}
+
+# Prints how each tool encoded photo 1's derivatives, and warns when the
+# estimated quality is not the one asked for (85 large, 80 thumb).
+describe_outputs() {
+  local tool derivative want got
+  command -v exiftool >/dev/null || { say "(install exiftool to check the encoders' quality)"; return 0; }
+  for tool in "$@"; do
+    for derivative in large thumb; do
+      want=85; [[ $derivative == thumb ]] && want=80
+      got=$(describe_jpeg "$work/out-$tool/bench_001_$derivative.jpg")
+      say "$(printf '  %-8s %-5s %s' "$tool" "$derivative" "$got")"
+      [[ $got == "q$want "* ]] || say "  warning: $tool's $derivative is ${got%% *}, asked for q$want: not like for like"
+    done
+  done
+}
+
 output_bytes() { find "$1" -maxdepth 1 -name '*.jpg' -printf '%s\n' | awk '{t += $1} END {print t + 0}'; }
 
 # One timed run: clears the output folder, runs, checks, and echoes
@@ -199,7 +228,7 @@ timed() {
 }
 
 median() { sort -g | awk '{v[NR] = $1} END {printf "%.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-mb() { awk -v b="$1" 'BEGIN {printf "%.0f MB", b / 1e6}'; }
+mb() { awk -v b="$1" 'BEGIN {printf "%.1f MB", b / 1e6}'; }
 kb_to_mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k * 1024 / 1e6}'; }
 
 # ----------------------------------------------------------- comparisons ---
@@ -228,6 +257,8 @@ compare() {
   say "warm-up (untimed; fills the page cache, checks both tools' outputs)"
   ((vips_only)) || timed headshot "$input" "$headshot_jobs" "$photos" >/dev/null
   timed vips "$input" "$vips_workers" "$photos" >/dev/null
+  say "encoded as (exiftool's quality estimate, coding, chroma):"
+  if ((vips_only)); then describe_outputs vips; else describe_outputs headshot vips; fi
 
   for ((round = 1; round <= rounds; round++)); do
     if ((vips_only)); then order=(vips); elif ((round % 2)); then order=(headshot vips); else order=(vips headshot); fi
@@ -316,8 +347,15 @@ esac
 rm -f "$timing_file" "$work/result" "$work/vips-inputs"
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-revision=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$repo" diff --quiet HEAD -- src Cargo.toml 2>/dev/null || revision+="+changes"
+if [[ -n $headshot_override ]]; then
+  revision=$headshot_override
+else
+  revision=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || revision+="+changes"
+  if ((!vips_only)) && [[ -n $(find "$repo/src" "$repo/Cargo.toml" "$repo/Cargo.lock" -newer "$headshot" -print -quit) ]]; then
+    revision+=" (binary older than the sources: built with --no-build?)"
+  fi
+fi
 echo ""
 echo "$photos photos, ${width}x${height} JPEG q92 -> 2048 px q85 + 400 px q80; median of $rounds interleaved rounds"
 echo "$(nproc) cores ($cpu), load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after;" \

@@ -1,6 +1,6 @@
 //! Encodes derivatives as JPEG with mozjpeg (libjpeg-turbo's speed by default, trellis when asked).
 
-use mozjpeg::{ColorSpace, Compress, Marker, ScanMode};
+use mozjpeg::{ColorSpace, Compress, Marker};
 use serde::{Deserialize, Serialize};
 
 use crate::decode::panic_message;
@@ -46,8 +46,11 @@ pub fn encode_jpeg(
 ) -> Result<Vec<u8>, String> {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut compress = Compress::new(ColorSpace::JCS_RGB);
+        // Profile first: both calls reset quality, sampling and the scan script.
         if settings.effort == Effort::Fast {
             compress.set_fastest_defaults();
+            // mozjpeg's scan search encodes each candidate scan: too slow for the fast path.
+            compress.set_optimize_scans(false);
         }
         compress.set_size(image.width() as usize, image.height() as usize);
         compress.set_quality(settings.quality as f32);
@@ -59,11 +62,6 @@ pub fn encode_jpeg(
         compress.set_chroma_sampling_pixel_sizes((h, v), (h, v));
         if settings.progressive {
             compress.set_progressive_mode();
-            if settings.effort == Effort::Fast {
-                // mozjpeg's scan search encodes each candidate scan: too slow for the fast path.
-                compress.set_optimize_scans(false);
-                compress.set_scan_optimization_mode(ScanMode::AllComponentsTogether);
-            }
         }
         compress.set_optimize_coding(true);
         let mut started = compress.start_compress(Vec::with_capacity(
@@ -115,6 +113,34 @@ mod tests {
                 .map(|(a, b)| (*a as i32 - *b as i32).unsigned_abs() as u64)
                 .sum();
             assert!(difference as f64 / (64.0 * 48.0 * 3.0) < 3.0);
+            // SOF2 marks a progressive JPEG, SOF0 a baseline one.
+            let marker = if progressive {
+                [0xFF, 0xC2]
+            } else {
+                [0xFF, 0xC0]
+            };
+            assert!(
+                bytes.windows(2).any(|w| w == marker),
+                "progressive = {progressive}"
+            );
         }
+    }
+
+    #[test]
+    fn quality_and_chroma_settings_take_effect() {
+        let image = image::RgbImage::from_fn(256, 256, |x, y| {
+            image::Rgb([(x ^ y) as u8, (x * 7 + y * 3) as u8, (x * y) as u8])
+        });
+        let encode = |quality: u8, chroma: Chroma| {
+            let settings = JpegSettings {
+                quality,
+                chroma,
+                progressive: true,
+                effort: Effort::Fast,
+            };
+            encode_jpeg(&image, &settings, &[]).unwrap().len()
+        };
+        assert!(encode(95, Chroma::Quarter) > encode(50, Chroma::Quarter) * 13 / 10);
+        assert!(encode(85, Chroma::Full) > encode(85, Chroma::Quarter) * 11 / 10);
     }
 }

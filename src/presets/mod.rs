@@ -1,14 +1,22 @@
 //! Presets as TOML: built-ins embedded in the binary, user files by path or `--presets DIR`.
+//!
+//! The registry finds a preset by name or path, resolves `extends` by merging TOML tables
+//! (the child's keys win, nested tables merge), and reports every mistake with the file,
+//! the key, the line where it can, and what is allowed.
+
+mod registry;
 
 use serde::{Deserialize, Serialize};
+
+pub use registry::{key_line, NamedTone, PresetKind, PresetListing, Registry, Resolved};
 
 use crate::encode::{Chroma, Effort, JpegSettings};
 use crate::error::ConfigError;
 
 /// Built-in export presets: (name, TOML).
 pub const BUILTIN_EXPORT_PRESETS: &[(&str, &str)] = &[
-    ("web", include_str!("../presets/export/web.toml")),
-    ("gallery", include_str!("../presets/export/gallery.toml")),
+    ("web", include_str!("../../presets/export/web.toml")),
+    ("gallery", include_str!("../../presets/export/gallery.toml")),
 ];
 
 /// A set of named derivatives written for every photo.
@@ -19,7 +27,7 @@ pub struct ExportPreset {
     pub description: Option<String>,
     #[serde(default)]
     pub extends: Option<String>,
-    #[serde(rename = "derivative")]
+    #[serde(rename = "derivative", default)]
     pub derivatives: Vec<DerivativeSpec>,
 }
 
@@ -142,20 +150,9 @@ impl ExportPreset {
 
 /// Loads a built-in export preset by name.
 pub fn builtin_export(name: &str) -> Result<ExportPreset, ConfigError> {
-    let Some((_, text)) = BUILTIN_EXPORT_PRESETS
-        .iter()
-        .find(|(builtin, _)| *builtin == name)
-    else {
-        let names: Vec<&str> = BUILTIN_EXPORT_PRESETS
-            .iter()
-            .map(|(name, _)| *name)
-            .collect();
-        return Err(ConfigError::Usage(format!(
-            "unknown export preset {name:?}; built-in: {}",
-            names.join(", ")
-        )));
-    };
-    parse_export(&format!("built-in export preset {name}"), text)
+    Registry::default()
+        .export(name)
+        .map(|resolved| resolved.preset)
 }
 
 /// Parses and validates an export preset's TOML.
@@ -181,6 +178,134 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    use crate::tone::TonePreset;
+
+    #[test]
+    fn every_builtin_of_every_kind_resolves() {
+        let registry = Registry::default();
+        for kind in PresetKind::ALL {
+            for (name, _) in kind.builtins() {
+                match kind {
+                    PresetKind::Crop => drop(registry.crop(name, Path::new(".")).unwrap()),
+                    PresetKind::Tone => drop(registry.tone(name, Path::new(".")).unwrap()),
+                    PresetKind::Export => drop(registry.export(name).unwrap()),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn extends_merges_over_the_builtin() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(folder.path().join("tone")).unwrap();
+        std::fs::write(
+            folder.path().join("tone/brighter.toml"),
+            "description = \"warm, a bit brighter\"\nextends = \"warm\"\nexposure = 0.5\n",
+        )
+        .unwrap();
+        let registry = Registry::new(vec![folder.path().to_path_buf()]);
+        let resolved = registry
+            .resolve::<TonePreset>(PresetKind::Tone, "brighter", Path::new("."))
+            .unwrap();
+        let warm = registry
+            .resolve::<TonePreset>(PresetKind::Tone, "warm", Path::new("."))
+            .unwrap();
+        assert_eq!(resolved.preset.exposure, 0.5);
+        assert_eq!(resolved.preset.white_balance, warm.preset.white_balance);
+        assert!(registry
+            .list(PresetKind::Tone)
+            .iter()
+            .any(|l| l.name == "brighter"));
+        let shown = registry.show(None, "brighter").unwrap();
+        assert!(
+            shown.contains("exposure = 0.5") && !shown.contains("extends"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn preset_mistakes_name_file_key_and_line() {
+        let folder = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = folder.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let registry = Registry::default();
+        let here = Path::new(".");
+        let cases = [
+            (
+                write("unknown.toml", "exposure = 0.2\ncolour = 3\n"),
+                "tone",
+                ":2:",
+                "colour",
+            ),
+            (
+                write("type.toml", "\nexposure = \"bright\"\n"),
+                "tone",
+                ":2:",
+                "exposure",
+            ),
+            (
+                write("range.toml", "description = \"x\"\nexposure = 12\n"),
+                "tone",
+                ":2:",
+                "exposure = 12",
+            ),
+            (
+                write("nolut.toml", "lut = \"missing.cube\"\n"),
+                "tone",
+                ":1:",
+                "missing.cube",
+            ),
+            (
+                write("badcrop.toml", "aspect = \"4:5\"\nzoom = 0.5\n"),
+                "crop",
+                ":2:",
+                "zoom",
+            ),
+            (
+                write("badanchor.toml", "anchor = \"middle\"\n"),
+                "crop",
+                ":1:",
+                "middle",
+            ),
+            (
+                write(
+                    "badexport.toml",
+                    "[[derivative]]\nname = \"x\"\nquality = 0\n",
+                ),
+                "export",
+                "",
+                "quality = 0",
+            ),
+            (
+                write("cycle.toml", "extends = \"cycle.toml\"\n"),
+                "tone",
+                "",
+                "extends",
+            ),
+        ];
+        for (path, kind, line, expected) in cases {
+            let error = match kind {
+                "tone" => registry.tone(&path, here).map(|_| ()).unwrap_err(),
+                "crop" => registry.crop(&path, here).map(|_| ()).unwrap_err(),
+                _ => registry.export(&path).map(|_| ()).unwrap_err(),
+            };
+            let message = error.to_string();
+            assert!(message.starts_with(&path), "{message}");
+            assert!(
+                message.contains(line),
+                "{path}: want line {line}: {message}"
+            );
+            assert!(
+                message.contains(expected),
+                "{path}: want {expected}: {message}"
+            );
+        }
+    }
 
     #[test]
     fn builtin_export_presets_parse() {
