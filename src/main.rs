@@ -12,7 +12,9 @@ use headshot::manifest::Status;
 use headshot::metadata::MetadataPolicy;
 use headshot::naming::{NameTemplate, DEFAULT_TEMPLATE};
 use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
-use headshot::{decode, inspect, pipeline, presets};
+use headshot::presets::{PresetKind, Registry, ShootFile};
+use headshot::{decode, inspect, pipeline};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -28,7 +30,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Process a shoot: every photo once, every derivative from that one decode.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// List presets or show one resolved (after `extends`).
+    Presets {
+        #[command(subcommand)]
+        action: PresetsAction,
+        /// Folder of user presets (crop/, tone/, export/ inside); may be repeated.
+        #[arg(long = "presets", global = true)]
+        preset_folders: Vec<PathBuf>,
+    },
     /// Show what headshot sees in photos: size, orientation, capture time, camera, exposure.
     Inspect {
         /// Image files to inspect.
@@ -40,6 +50,19 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum PresetsAction {
+    /// Built-in and user presets, one line each.
+    List,
+    /// The resolved TOML of one preset.
+    Show {
+        name: String,
+        /// crop, tone or export, when the name is ambiguous.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
     /// Photos and folders of photos (folders are searched recursively).
@@ -48,12 +71,24 @@ struct RunArgs {
     /// Output folder for derivatives and manifest.json (created if missing).
     #[arg(long, short)]
     out: PathBuf,
-    /// Export preset: a built-in name (web, gallery) or a TOML file.
-    #[arg(long, default_value = "web")]
-    export: String,
-    /// Output file-name template, e.g. "{date}/{seq}_{stem}_{derivative}.{ext}".
-    #[arg(long, default_value = DEFAULT_TEMPLATE)]
-    template: String,
+    /// Export preset: web, gallery, a --presets name or a TOML file [default: web].
+    #[arg(long)]
+    export: Option<String>,
+    /// Crop preset: original, headshot-4x5, avatar-1x1, portrait-2x3, or a file [default: original].
+    #[arg(long)]
+    crop: Option<String>,
+    /// Tone preset: neutral, clean-bright, warm, bw-classic, high-key, or a file [default: neutral].
+    #[arg(long)]
+    tone: Option<String>,
+    /// Output file-name template, e.g. "{date}/{seq}_{stem}_{derivative}.{ext}" [default: {stem}_{derivative}.{ext}].
+    #[arg(long)]
+    template: Option<String>,
+    /// Shoot file (default: headshot.toml in the first input folder, if present).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Folder of user presets (crop/, tone/, export/ inside); may be repeated.
+    #[arg(long = "presets")]
+    preset_folders: Vec<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(long, short)]
     jobs: Option<usize>,
@@ -110,13 +145,17 @@ fn main() -> ExitCode {
     quiet_panics_inside_photos();
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => match run(args) {
+        Command::Run(args) => match run(*args) {
             Ok(code) => code,
             Err(error) => {
                 eprintln!("headshot: {error}");
                 ExitCode::from(2)
             }
         },
+        Command::Presets {
+            action,
+            preset_folders,
+        } => presets_command(action, Registry::new(preset_folders)),
         Command::Inspect { files, json } => {
             let inspections: Vec<_> = files.iter().map(|file| inspect::inspect(file)).collect();
             if json {
@@ -149,16 +188,67 @@ fn quiet_panics_inside_photos() {
     }));
 }
 
-fn load_export(name_or_path: &str) -> Result<presets::ExportPreset, ConfigError> {
-    let path = PathBuf::from(name_or_path);
-    if name_or_path.ends_with(".toml") || path.is_file() {
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        presets::parse_export(&path.display().to_string(), &text)
-    } else {
-        presets::builtin_export(name_or_path)
+fn presets_command(action: PresetsAction, registry: Registry) -> ExitCode {
+    match action {
+        PresetsAction::List => {
+            for kind in PresetKind::ALL {
+                for listing in registry.list(kind) {
+                    let origin = if listing.origin == "built-in" {
+                        String::new()
+                    } else {
+                        format!(" ({})", listing.origin)
+                    };
+                    println!(
+                        "{:<7} {:<16} {}{origin}",
+                        kind.folder(),
+                        listing.name,
+                        listing.description
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        PresetsAction::Show { name, kind } => {
+            let kind = match kind.as_deref() {
+                None => Ok(None),
+                Some("crop") => Ok(Some(PresetKind::Crop)),
+                Some("tone") => Ok(Some(PresetKind::Tone)),
+                Some("export") => Ok(Some(PresetKind::Export)),
+                Some(other) => Err(ConfigError::Usage(format!(
+                    "--kind {other:?}: use crop, tone or export"
+                ))),
+            };
+            match kind.and_then(|kind| registry.show(kind, &name)) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("headshot: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+/// The shoot file: `--config`, else `headshot.toml` in the first input folder.
+fn find_shoot_file(args: &RunArgs) -> Result<(ShootFile, PathBuf), ConfigError> {
+    let path = match &args.config {
+        Some(path) => Some(path.clone()),
+        None => args
+            .inputs
+            .iter()
+            .find(|input| input.is_dir())
+            .map(|folder| folder.join("headshot.toml"))
+            .filter(|path| path.is_file()),
+    };
+    match path {
+        Some(path) => {
+            let folder = path.parent().map(PathBuf::from).unwrap_or_default();
+            Ok((ShootFile::load(&path)?, folder))
+        }
+        None => Ok((ShootFile::default(), PathBuf::new())),
     }
 }
 
@@ -166,18 +256,64 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
     if args.jobs == Some(0) {
         return Err(ConfigError::Usage("--jobs must be at least 1".to_string()));
     }
+    let (shoot, shoot_folder) = find_shoot_file(&args)?;
+    let registry = Registry::new(args.preset_folders.clone());
+    // A flag names a preset relative to the current folder; the shoot file, relative to itself.
+    let choose = |flag: &Option<String>, from_file: &Option<String>, default: &str| match (
+        flag, from_file,
+    ) {
+        (Some(flag), _) => (flag.clone(), PathBuf::new()),
+        (None, Some(value)) => (value.clone(), shoot_folder.clone()),
+        (None, None) => (default.to_string(), PathBuf::new()),
+    };
+    let (export_name, export_folder) = choose(&args.export, &shoot.export, "web");
+    let (crop_name, crop_folder) = choose(&args.crop, &shoot.crop, "original");
+    let (tone_name, tone_folder) = choose(&args.tone, &shoot.tone, "neutral");
+    let export = registry
+        .export_relative(&export_name, &export_folder)?
+        .preset;
+    let crop = registry.crop(&crop_name, &crop_folder)?;
+    let derivative_crops = export
+        .derivatives
+        .iter()
+        .map(|derivative| {
+            derivative
+                .crop
+                .as_ref()
+                .map(|name| {
+                    registry
+                        .crop(name, &export_folder)
+                        .map(|resolved| (resolved.name, resolved.preset))
+                })
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let tone = registry.tone(&tone_name, &tone_folder)?;
+    let template = args
+        .template
+        .clone()
+        .or(shoot.template.clone())
+        .unwrap_or_else(|| DEFAULT_TEMPLATE.to_string());
+    for derivative in &export.derivatives {
+        if let Some(template) = &derivative.template {
+            NameTemplate::parse(template)?;
+        }
+    }
     let options = RunOptions {
         inputs: args.inputs,
         output_dir: args.out,
-        export: load_export(&args.export)?,
-        export_name: args.export,
-        template: NameTemplate::parse(&args.template)?,
+        export,
+        export_name,
+        crop: (crop.name, crop.preset),
+        derivative_crops,
+        tone: Arc::new(tone),
+        template: NameTemplate::parse(&template)?,
         jobs: args.jobs,
         max_megapixels: args.max_megapixels,
         shoot: ShootInfo {
-            event: args.event,
-            credit: args.credit,
-            copyright: args.copyright,
+            event: args.event.or(shoot.event),
+            credit: args.credit.or(shoot.credit),
+            copyright: args.copyright.or(shoot.copyright),
         },
         metadata_policy: args.metadata.into(),
     };

@@ -35,6 +35,33 @@ pub struct OutputRecord {
     pub width: u32,
     pub height: u32,
     pub bytes: u64,
+    /// The crop this output was cut from.
+    pub crop: CropRecord,
+}
+
+/// A crop rectangle in upright source pixels (with the rotation applied before cutting).
+#[derive(Debug, Clone, Serialize)]
+pub struct CropRecord {
+    pub x: i64,
+    pub y: i64,
+    pub width: u32,
+    pub height: u32,
+    pub rotation_degrees: f64,
+    /// The anchor that placed it (the preset's, or its fallback).
+    pub anchor: String,
+}
+
+impl CropRecord {
+    pub fn from_plan(plan: &crate::crop::CropPlan) -> Self {
+        Self {
+            x: plan.rect.x,
+            y: plan.rect.y,
+            width: plan.rect.width,
+            height: plan.rect.height,
+            rotation_degrees: plan.rotation_degrees,
+            anchor: plan.anchor_used.to_string(),
+        }
+    }
 }
 
 /// One input photo's manifest entry.
@@ -55,6 +82,10 @@ pub struct PhotoRecord {
     pub camera: Option<String>,
     pub lens: Option<String>,
     pub exposure: Exposure,
+    /// The shoot crop's rectangle in upright source pixels (the first derivative's crop).
+    pub crop: Option<CropRecord>,
+    /// Why a person should look at this photo (e.g. no face found for a face crop).
+    pub needs_review: Option<String>,
     pub outputs: Vec<OutputRecord>,
 }
 
@@ -87,6 +118,8 @@ pub struct Timing {
 /// The settings that shaped the outputs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
+    pub crop: String,
+    pub tone: String,
     pub export: String,
     pub template: String,
     pub derivatives: Vec<String>,

@@ -6,24 +6,26 @@
 use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::crop::{self, Anchor, CropPlan, CropPreset};
 use crate::decode;
 use crate::discover::{self, ImageFormat, InputFile};
 use crate::encode;
 use crate::error::{ConfigError, PhotoError, PhotoFailure, Stage};
 use crate::exif_info::{self, ExifInfo};
 use crate::manifest::{
-    Exposure, IgnoredFile, Manifest, OutputRecord, PhotoRecord, Settings, Status, Summary, Timing,
-    MANIFEST_VERSION,
+    CropRecord, Exposure, IgnoredFile, Manifest, OutputRecord, PhotoRecord, Settings, Status,
+    Summary, Timing, MANIFEST_VERSION,
 };
 use crate::metadata::{self, MetadataPolicy, OutputMetadata};
 use crate::naming::{NameAllocator, NameTemplate, NameValues};
 use crate::orient;
 use crate::output;
-use crate::presets::{DerivativeSpec, ExportPreset};
+use crate::presets::{DerivativeSpec, ExportPreset, NamedTone};
 use crate::resize::{self, SourceBox};
 
 /// Validated settings for a run; building one checks everything a user can get wrong.
@@ -33,6 +35,12 @@ pub struct RunOptions {
     pub output_dir: PathBuf,
     pub export_name: String,
     pub export: ExportPreset,
+    /// The shoot's crop preset (name, preset), used by derivatives without their own.
+    pub crop: (String, CropPreset),
+    /// Per derivative (in export order): a crop preset overriding the shoot's, if any.
+    pub derivative_crops: Vec<Option<(String, CropPreset)>>,
+    /// The compiled tone preset, applied once per photo.
+    pub tone: Arc<NamedTone>,
     pub template: NameTemplate,
     /// Worker threads; `None` uses every core.
     pub jobs: Option<usize>,
@@ -202,6 +210,8 @@ impl Job {
             version: MANIFEST_VERSION,
             generator: format!("headshot {}", env!("CARGO_PKG_VERSION")),
             settings: Settings {
+                crop: self.options.crop.0.clone(),
+                tone: self.options.tone.name.clone(),
                 export: self.options.export_name.clone(),
                 template: self.options.template.as_str().to_string(),
                 derivatives: self
@@ -291,7 +301,13 @@ impl Job {
             .export
             .derivatives
             .iter()
-            .map(|spec| DerivativePlan::new(spec, upright))
+            .enumerate()
+            .map(|(index, spec)| {
+                let (_, crop_preset) = self.options.derivative_crops[index]
+                    .as_ref()
+                    .unwrap_or(&self.options.crop);
+                DerivativePlan::new(spec, upright, crop_preset)
+            })
             .collect();
         let min_scale = plans
             .iter()
@@ -309,20 +325,86 @@ impl Job {
         drop(bytes);
         record.warnings.extend(decoded.warnings.iter().cloned());
         let scale = decoded.scale();
-        let working = orient::to_upright(decoded.image, orientation);
-
+        let mut working = orient::to_upright(decoded.image, orientation);
         let mut resizer = fast_image_resize::Resizer::new();
+
+        // Content-aware anchors look at a small copy; center needs none.
+        let needs_preview = plans.iter().any(|plan| {
+            let preset = plan.crop_preset;
+            preset.anchor != Anchor::Center || preset.fallback != Anchor::Center
+        });
+        let preview = if needs_preview {
+            let (width, height) =
+                resize::fit_long_edge(working.width(), working.height(), PREVIEW_LONG_EDGE);
+            resize::crop_and_resize(
+                &mut resizer,
+                &working,
+                SourceBox::whole(&working),
+                width,
+                height,
+            )
+            .map_err(|message| (Stage::Crop, PhotoError::Processing(message)))?
+        } else {
+            image::RgbImage::new(1, 1)
+        };
+        let crop_plans: Vec<CropPlan> = plans
+            .iter()
+            .map(|plan| crop::plan_crop(plan.crop_preset, upright, &preview, &[]))
+            .collect();
+        for crop_plan in &crop_plans {
+            for warning in &crop_plan.warnings {
+                if !record.warnings.contains(warning) {
+                    record.warnings.push(warning.clone());
+                }
+            }
+            if record.needs_review.is_none() {
+                record.needs_review = crop_plan.needs_review.clone();
+            }
+        }
+        record.crop = crop_plans.first().map(CropRecord::from_plan);
+
+        if !self.options.tone.compiled.is_identity() {
+            self.options.tone.compiled.apply(&mut working);
+        }
+
         for (index, plan) in plans.iter().enumerate() {
-            let source_box = SourceBox {
-                left: plan.crop.0 * scale,
-                top: plan.crop.1 * scale,
-                width: plan.crop.2 * scale,
-                height: plan.crop.3 * scale,
-            };
-            let (width, height) = plan.output_size;
-            let resized =
+            let crop_plan = &crop_plans[index];
+            let rect = crop_plan.rect;
+            // Never more pixels than the working image holds for this crop (no upscaling).
+            let available = (
+                ((rect.width as f64 * scale).floor() as u32).max(1),
+                ((rect.height as f64 * scale).floor() as u32).max(1),
+            );
+            let mut output_size = plan.spec.output_size((rect.width, rect.height));
+            if output_size.0 > available.0 || output_size.1 > available.1 {
+                output_size = plan.spec.output_size(available);
+            }
+            let (width, height) = output_size;
+            let turned_or_padded =
+                crop_plan.rotation_degrees.abs() > 1e-9 || crop_plan.pad.is_some();
+            let resized = if turned_or_padded {
+                let cropped = crop::apply_crop(&working, crop_plan, scale);
+                resize::crop_and_resize(
+                    &mut resizer,
+                    &cropped,
+                    SourceBox::whole(&cropped),
+                    width,
+                    height,
+                )
+            } else {
+                let source_box = SourceBox {
+                    left: rect.x as f64 * scale,
+                    top: rect.y as f64 * scale,
+                    width: rect.width as f64 * scale,
+                    height: rect.height as f64 * scale,
+                };
                 resize::crop_and_resize(&mut resizer, &working, source_box, width, height)
-                    .map_err(|message| (Stage::Resize, PhotoError::Processing(message)))?;
+            };
+            let mut resized =
+                resized.map_err(|message| (Stage::Resize, PhotoError::Processing(message)))?;
+            if self.options.tone.compiled.sharpens() {
+                self.options.tone.compiled.sharpen(&mut resized);
+            }
             let metadata = self.output_metadata(photo, width, height);
             let segments = metadata::jpeg_segments(
                 &metadata,
@@ -349,6 +431,7 @@ impl Job {
                 width,
                 height,
                 bytes: jpeg.len() as u64,
+                crop: CropRecord::from_plan(crop_plan),
             });
         }
         record.status = Status::Ok;
@@ -378,45 +461,48 @@ impl Job {
     }
 }
 
-/// What one derivative needs from the upright source: a crop box and an output size.
+/// Long edge of the small copy that content-aware crop anchors look at.
+const PREVIEW_LONG_EDGE: u32 = 400;
+
+/// What one derivative needs before decoding: its crop preset and the decode scale it requires.
 struct DerivativePlan<'a> {
     spec: &'a DerivativeSpec,
-    /// `(left, top, width, height)` in upright source pixels.
-    crop: (f64, f64, f64, f64),
+    crop_preset: &'a CropPreset,
+    /// Expected crop size in upright source pixels (known before decoding for content anchors).
+    expected_crop: (f64, f64),
     output_size: (u32, u32),
 }
 
 impl<'a> DerivativePlan<'a> {
-    fn new(spec: &'a DerivativeSpec, (width, height): (u32, u32)) -> Self {
-        let crop = match spec.size {
-            Some([want_width, want_height]) => {
-                centred_aspect_crop((width, height), want_width as f64 / want_height as f64)
-            }
-            None => (0.0, 0.0, width as f64, height as f64),
-        };
-        let output_size = spec.output_size((crop.2.round() as u32, crop.3.round() as u32));
+    fn new(spec: &'a DerivativeSpec, upright: (u32, u32), crop_preset: &'a CropPreset) -> Self {
+        let (ratio_width, ratio_height) = crop_preset.aspect.ratio_for(upright);
+        let fit =
+            (upright.0 as f64 / ratio_width as f64).min(upright.1 as f64 / ratio_height as f64);
+        let zoom = crop_preset.zoom.max(1.0);
+        let mut expected_crop = (
+            ratio_width as f64 * fit / zoom,
+            ratio_height as f64 * fit / zoom,
+        );
+        if crop_preset.anchor == Anchor::Face {
+            // The face decides the size only after decoding: budget for a crop half as large.
+            expected_crop = (expected_crop.0 / 2.0, expected_crop.1 / 2.0);
+        }
+        let output_size = spec.output_size((
+            expected_crop.0.round() as u32,
+            expected_crop.1.round() as u32,
+        ));
         Self {
             spec,
-            crop,
+            crop_preset,
+            expected_crop,
             output_size,
         }
     }
 
     /// The decode scale this derivative needs so that it is never made from fewer pixels than it has.
     fn required_scale(&self) -> f64 {
-        (self.output_size.0 as f64 / self.crop.2).max(self.output_size.1 as f64 / self.crop.3)
-    }
-}
-
-/// The largest centred crop of `aspect` (width / height).
-fn centred_aspect_crop((width, height): (u32, u32), aspect: f64) -> (f64, f64, f64, f64) {
-    let (width, height) = (width as f64, height as f64);
-    if width / height > aspect {
-        let crop_width = height * aspect;
-        ((width - crop_width) / 2.0, 0.0, crop_width, height)
-    } else {
-        let crop_height = width / aspect;
-        (0.0, (height - crop_height) / 2.0, width, crop_height)
+        (self.output_size.0 as f64 / self.expected_crop.0)
+            .max(self.output_size.1 as f64 / self.expected_crop.1)
     }
 }
 
@@ -435,6 +521,8 @@ fn base_record(photo: &PlannedPhoto) -> PhotoRecord {
         capture_time: exif.capture_time.as_ref().map(|time| time.iso8601()),
         camera: exif.camera(),
         lens: exif.lens.clone(),
+        crop: None,
+        needs_review: None,
         exposure: Exposure {
             exposure_time: exif.exposure_time.clone(),
             f_number: exif.f_number,
@@ -530,18 +618,4 @@ pub fn check_output_folder(inputs: &[PathBuf], output_dir: &Path) -> Result<(), 
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn centred_crop_has_the_aspect() {
-        let (x, y, w, h) = centred_aspect_crop((6000, 4000), 1.0);
-        assert_eq!((x, y, w, h), (1000.0, 0.0, 4000.0, 4000.0));
-        let (x, y, w, h) = centred_aspect_crop((400, 1000), 0.8);
-        assert_eq!((x, w), (0.0, 400.0));
-        assert!((h - 500.0).abs() < 1e-9 && (y - 250.0).abs() < 1e-9);
-    }
 }

@@ -351,3 +351,32 @@ mod tests {
         assert_eq!(avatar.output_size((300, 300)), (300, 300));
     }
 }
+
+/// `headshot.toml` in the shoot folder (or `--config FILE`): what the shoot has in common.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShootFile {
+    pub event: Option<String>,
+    pub credit: Option<String>,
+    pub copyright: Option<String>,
+    /// Crop preset name or path (relative to the shoot file).
+    pub crop: Option<String>,
+    pub tone: Option<String>,
+    pub export: Option<String>,
+    pub template: Option<String>,
+}
+
+impl ShootFile {
+    /// Reads a shoot file; mistakes name the file, the line and the key.
+    pub fn load(path: &std::path::Path) -> Result<ShootFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|error| ConfigError::Preset {
+            file: path.display().to_string(),
+            line: error.span().map(|span| line_of(&text, span.start)),
+            message: error.message().trim().to_string(),
+        })
+    }
+}
