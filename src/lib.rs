@@ -13,6 +13,7 @@ pub mod faces;
 pub mod inspect;
 pub mod manifest;
 pub mod metadata;
+pub mod names;
 pub mod naming;
 pub mod orient;
 pub mod output;
