@@ -82,6 +82,8 @@ pub struct PhotoRecord {
     pub camera: Option<String>,
     pub lens: Option<String>,
     pub exposure: Exposure,
+    /// The presets this photo was processed with (a derivative may override the crop: see its `crop`).
+    pub presets: PresetsUsed,
     /// The shoot crop's rectangle in upright source pixels (the first derivative's crop).
     pub crop: Option<CropRecord>,
     /// Why a person should look at this photo (e.g. no face found for a face crop).
@@ -123,6 +125,14 @@ pub struct Settings {
     pub export: String,
     pub template: String,
     pub derivatives: Vec<String>,
+}
+
+/// Preset names used for a photo.
+#[derive(Debug, Clone, Serialize)]
+pub struct PresetsUsed {
+    pub crop: String,
+    pub tone: String,
+    pub export: String,
 }
 
 /// `manifest.json`.

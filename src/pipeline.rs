@@ -18,8 +18,8 @@ use crate::encode;
 use crate::error::{ConfigError, PhotoError, PhotoFailure, Stage};
 use crate::exif_info::{self, ExifInfo};
 use crate::manifest::{
-    CropRecord, Exposure, IgnoredFile, Manifest, OutputRecord, PhotoRecord, Settings, Status,
-    Summary, Timing, MANIFEST_VERSION,
+    CropRecord, Exposure, IgnoredFile, Manifest, OutputRecord, PhotoRecord, PresetsUsed, Settings,
+    Status, Summary, Timing, MANIFEST_VERSION,
 };
 use crate::metadata::{self, MetadataPolicy, OutputMetadata};
 use crate::naming::{NameAllocator, NameTemplate, NameValues};
@@ -241,7 +241,7 @@ impl Job {
     }
 
     fn process_guarded(&self, photo: &PlannedPhoto) -> (PhotoRecord, Option<PhotoFailure>) {
-        let mut record = base_record(photo);
+        let mut record = base_record(photo, &self.options);
         IN_PHOTO.with(|flag| flag.set(true));
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.process(photo, &mut record)
@@ -506,7 +506,7 @@ impl<'a> DerivativePlan<'a> {
     }
 }
 
-fn base_record(photo: &PlannedPhoto) -> PhotoRecord {
+fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
     let exif = &photo.exif;
     PhotoRecord {
         source: photo.input.path.display().to_string(),
@@ -521,6 +521,11 @@ fn base_record(photo: &PlannedPhoto) -> PhotoRecord {
         capture_time: exif.capture_time.as_ref().map(|time| time.iso8601()),
         camera: exif.camera(),
         lens: exif.lens.clone(),
+        presets: PresetsUsed {
+            crop: options.crop.0.clone(),
+            tone: options.tone.name.clone(),
+            export: options.export_name.clone(),
+        },
         crop: None,
         needs_review: None,
         exposure: Exposure {

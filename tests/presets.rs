@@ -62,6 +62,8 @@ fn crop_aspect_is_exact_in_every_derivative_and_orientation() {
     );
     assert_eq!(code, 0);
     for photo in manifest["photos"].as_array().unwrap() {
+        assert_eq!(photo["presets"]["crop"], "headshot-4x5");
+        assert_eq!(photo["presets"]["export"], "gallery");
         let crop = &photo["crop"];
         let (width, height) = (
             crop["width"].as_f64().unwrap(),
