@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::discover::ImageFormat;
 use crate::error::Stage;
+use crate::names::{AssignedBy, Person, Review, Role};
 
 /// Bumped whenever a field changes meaning or goes away (adding fields does not bump it).
 pub const MANIFEST_VERSION: u32 = 1;
@@ -88,7 +89,28 @@ pub struct PhotoRecord {
     pub crop: Option<CropRecord>,
     /// Why a person should look at this photo (e.g. no face found for a face crop).
     pub needs_review: Option<String>,
+    /// `portrait` (gets derivatives) or `slate` (a QR card naming the frames after it).
+    pub role: Role,
+    /// Who is in the photo, with the sheet's extra columns; `null` when unnamed.
+    pub person: Option<Person>,
+    /// Which rule named the photo: the sheet layout and line, or the slate.
+    pub assigned_by: Option<AssignedBy>,
+    /// 1-based number of this photo among the same person's photos.
+    pub person_seq: Option<usize>,
+    /// Faces found, in upright source pixels (empty when detection did not run or found none).
+    pub faces: Vec<FaceRecord>,
     pub outputs: Vec<OutputRecord>,
+}
+
+/// One detected face, in upright source pixels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaceRecord {
+    /// `[x, y, width, height]`.
+    #[serde(rename = "box")]
+    pub bbox: [f64; 4],
+    pub score: f64,
+    /// `[[x, y], [x, y]]`: the eye on the image's left, then the one on its right.
+    pub eyes: [[f64; 2]; 2],
 }
 
 /// Totals for the run.
@@ -99,6 +121,8 @@ pub struct Summary {
     pub failed: usize,
     pub skipped: usize,
     pub outputs_written: usize,
+    /// Photos whose `needs_review` is set.
+    pub needs_review: usize,
     /// Files passed over in input folders (raw files, non-images), with the reason.
     pub ignored_files: Vec<IgnoredFile>,
 }
@@ -144,6 +168,8 @@ pub struct Manifest {
     pub settings: Settings,
     pub summary: Summary,
     pub timing: Timing,
+    /// Naming problems to look at (unnamed photos, names without photos...); `null` without names.
+    pub review: Option<Review>,
     pub photos: Vec<PhotoRecord>,
 }
 

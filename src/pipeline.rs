@@ -196,6 +196,7 @@ impl Job {
                 .filter(|r| r.status == Status::Skipped)
                 .count(),
             outputs_written: records.iter().map(|r| r.outputs.len()).sum(),
+            needs_review: records.iter().filter(|r| r.needs_review.is_some()).count(),
             ignored_files: self
                 .ignored
                 .iter()
@@ -223,6 +224,7 @@ impl Job {
                     .collect(),
             },
             summary,
+            review: None,
             timing: Timing {
                 wall_seconds,
                 photos_per_second: records.len() as f64 / wall_seconds.max(1e-9),
@@ -528,6 +530,11 @@ fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
         },
         crop: None,
         needs_review: None,
+        role: crate::names::Role::Portrait,
+        person: None,
+        assigned_by: None,
+        person_seq: None,
+        faces: Vec::new(),
         exposure: Exposure {
             exposure_time: exif.exposure_time.clone(),
             f_number: exif.f_number,
