@@ -229,28 +229,13 @@ impl Inspection {
     }
 }
 
-/// The shoot a names sheet refers to when `inspect` is not told: the sheet's folder when it
-/// holds `file` (sheets name files relative to the shoot), else the file's own folder.
-pub fn default_shoot_folder(file: &Path, sheet: Option<&Path>) -> PathBuf {
-    let file_folder = file
-        .parent()
+/// The shoot `inspect` names a file within when not told: the file's own folder. Sheets name
+/// files relative to the shoot, so photos in subfolders need `--shoot` pointing at its root.
+pub fn default_shoot_folder(file: &Path) -> PathBuf {
+    file.parent()
         .filter(|parent| !parent.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
-        .to_path_buf();
-    let sheet_folder = sheet.map(|sheet| {
-        sheet
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf()
-    });
-    match (sheet_folder, fs::canonicalize(file)) {
-        (Some(sheet_folder), Ok(file)) => match fs::canonicalize(&sheet_folder) {
-            Ok(canonical) if file.starts_with(&canonical) => sheet_folder,
-            _ => file_folder,
-        },
-        _ => file_folder,
-    }
+        .to_path_buf()
 }
 
 /// Who each of `files` is assigned to when the whole shoot in `shoot` is named from `source`

@@ -51,8 +51,7 @@ enum Command {
         json: bool,
         #[command(flatten)]
         names: NamesArgs,
-        /// The shoot folder the names refer to [default: the sheet's folder when it holds the
-        /// file, else the file's folder].
+        /// The shoot folder the sheet's paths are relative to [default: the file's folder].
         #[arg(long)]
         shoot: Option<PathBuf>,
     },
@@ -248,8 +247,7 @@ fn add_assignments(
     let Some(source) = &naming.source else {
         return Ok(());
     };
-    let shoot =
-        shoot.unwrap_or_else(|| inspect::default_shoot_folder(&files[0], names.names.as_deref()));
+    let shoot = shoot.unwrap_or_else(|| inspect::default_shoot_folder(&files[0]));
     let assignments = inspect::assignments(
         files,
         &shoot,
