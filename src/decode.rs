@@ -2,7 +2,8 @@
 //!
 //! JPEG goes through libjpeg (mozjpeg) with DCT-domain scaling (shrink-on-load); PNG and TIFF
 //! through the `image` crate. Grey, CMYK, alpha and 16-bit inputs all come out as 8-bit RGB.
-//! Orientation is applied later (see `orient`): the image here is as stored.
+//! Orientation is applied later (see `orient`): the image here is as stored, and so is its colour:
+//! the embedded ICC profile (and, for CMYK, the ink values) travel along for `colour` to convert.
 
 use std::cell::RefCell;
 use std::io::Cursor;
@@ -25,6 +26,21 @@ pub struct Decoded {
     pub source_height: u32,
     /// Warnings from the decoder (e.g. corrupt but recoverable data).
     pub warnings: Vec<String>,
+    /// How the file stores colour, so `colour` can match it against the ICC profile.
+    pub channels: SourceChannels,
+    /// The embedded ICC profile, reassembled (JPEG APP2 chunks, PNG iCCP, TIFF tag 34675).
+    pub icc_profile: Option<Vec<u8>>,
+    /// For CMYK JPEGs: the ink values as stored (Adobe-inverted, 255 = no ink), 4 bytes a pixel,
+    /// same size as `image`, which holds a naive conversion until `colour` applies the profile.
+    pub cmyk: Option<Vec<u8>>,
+}
+
+/// The colour model a source file stores its pixels in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceChannels {
+    Grey,
+    Rgb,
+    Cmyk,
 }
 
 impl Decoded {
@@ -187,6 +203,12 @@ fn decode_jpeg(bytes: &[u8], min_scale: f64) -> Result<Decoded, PhotoError> {
         decompress.color_space(),
         mozjpeg_sys::J_COLOR_SPACE::JCS_CMYK | mozjpeg_sys::J_COLOR_SPACE::JCS_YCCK
     );
+    let channels = match decompress.color_space() {
+        _ if is_cmyk => SourceChannels::Cmyk,
+        mozjpeg_sys::J_COLOR_SPACE::JCS_GRAYSCALE => SourceChannels::Grey,
+        _ => SourceChannels::Rgb,
+    };
+    let mut cmyk_inks = None;
     let image = if is_cmyk {
         let mut started = decompress
             .to_colorspace(mozjpeg_sys::J_COLOR_SPACE::JCS_CMYK)
@@ -199,6 +221,7 @@ fn decode_jpeg(bytes: &[u8], min_scale: f64) -> Result<Decoded, PhotoError> {
             .finish()
             .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
         let rgb = cmyk.iter().flat_map(|&pixel| cmyk_to_rgb(pixel)).collect();
+        cmyk_inks = Some(cmyk.into_iter().flatten().collect());
         RgbImage::from_raw(width, height, rgb)
     } else {
         let mut started = decompress
@@ -217,11 +240,16 @@ fn decode_jpeg(bytes: &[u8], min_scale: f64) -> Result<Decoded, PhotoError> {
         image.ok_or_else(|| PhotoError::Corrupt("decoder returned too few pixels".to_string()))?;
     let recorded = JPEG_WARNINGS.with(|warnings| std::mem::take(&mut *warnings.borrow_mut()));
     let mut warnings = Vec::new();
+    let icc_profile = jpeg_icc_profile(bytes).unwrap_or_else(|warning| {
+        warnings.push(warning);
+        None
+    });
     for (code, message) in recorded {
         if code == mozjpeg_sys::JWRN_JPEG_EOF {
             // libjpeg pads a truncated file with grey; a half-grey headshot is not a result.
             return Err(PhotoError::Truncated);
         }
+        let message = format!("JPEG data: {message}");
         if !warnings.contains(&message) {
             warnings.push(message);
         }
@@ -230,11 +258,84 @@ fn decode_jpeg(bytes: &[u8], min_scale: f64) -> Result<Decoded, PhotoError> {
         image,
         source_width,
         source_height,
-        warnings: warnings
-            .into_iter()
-            .map(|message| format!("JPEG data: {message}"))
-            .collect(),
+        warnings,
+        channels,
+        icc_profile,
+        cmyk: cmyk_inks,
     })
+}
+
+/// Identifier that starts each APP2 chunk of an embedded ICC profile.
+const ICC_CHUNK_HEADER: &[u8] = b"ICC_PROFILE\0";
+
+/// The ICC profile of a JPEG, reassembled from its APP2 `ICC_PROFILE` chunks in sequence order.
+///
+/// Reads the marker segments before the first scan; `Ok(None)` when there are none, `Err` when the
+/// chunks do not add up (missing or repeated sequence numbers): a partial profile is no profile.
+pub fn jpeg_icc_profile(jpeg: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    const APP2: u8 = 0xe2;
+    const SOS: u8 = 0xda;
+    const EOI: u8 = 0xd9;
+    let mut chunks: Vec<(u8, u8, &[u8])> = Vec::new();
+    let mut position = 2;
+    while position + 4 <= jpeg.len() {
+        if jpeg[position] != 0xff {
+            // Junk between segments: step over it, as libjpeg does (with a warning we already record).
+            position += 1;
+            continue;
+        }
+        let marker = jpeg[position + 1];
+        if marker == 0xff {
+            position += 1;
+            continue;
+        }
+        if marker == SOS || marker == EOI {
+            break;
+        }
+        if marker == 0x01 || (0xd0..=0xd7).contains(&marker) {
+            position += 2;
+            continue;
+        }
+        let length = u16::from_be_bytes([jpeg[position + 2], jpeg[position + 3]]) as usize;
+        let end = position + 2 + length;
+        if length < 2 || end > jpeg.len() {
+            break;
+        }
+        let payload = &jpeg[position + 4..end];
+        if marker == APP2 && payload.len() > ICC_CHUNK_HEADER.len() + 2 {
+            if let Some(rest) = payload.strip_prefix(ICC_CHUNK_HEADER) {
+                chunks.push((rest[0], rest[1], &rest[2..]));
+            }
+        }
+        position = end;
+    }
+    if chunks.is_empty() {
+        return Ok(None);
+    }
+    let count = chunks[0].1;
+    chunks.sort_by_key(|&(sequence, _, _)| sequence);
+    let complete = chunks.len() == count as usize
+        && chunks
+            .iter()
+            .enumerate()
+            .all(|(index, &(sequence, total, _))| sequence as usize == index + 1 && total == count);
+    if !complete {
+        let sequence: Vec<String> = chunks
+            .iter()
+            .map(|&(sequence, total, _)| format!("{sequence}/{total}"))
+            .collect();
+        return Err(format!(
+            "ICC profile chunks do not add up ({}); treated as sRGB",
+            sequence.join(", ")
+        ));
+    }
+    Ok(Some(
+        chunks
+            .iter()
+            .flat_map(|&(_, _, data)| data)
+            .copied()
+            .collect(),
+    ))
 }
 
 /// Naive CMYK -> RGB for Adobe-style (inverted) CMYK JPEGs, used when no ICC profile converts it.
@@ -269,19 +370,34 @@ fn decode_with_image(
     format: ImageFormat,
     max_megapixels: u64,
 ) -> Result<Decoded, PhotoError> {
+    use image::ImageDecoder;
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
     let mut limits = image::Limits::default();
     // 16-bit RGBA at the pixel limit, plus decoder working space.
     limits.max_alloc = Some(max_megapixels * 1_000_000 * 8 + (64 << 20));
     reader.limits(limits);
-    let dynamic = reader.decode().map_err(image_error)?;
+    let mut decoder = reader.into_decoder().map_err(image_error)?;
+    let mut warnings = Vec::new();
+    let icc_profile = decoder.icc_profile().unwrap_or_else(|error| {
+        warnings.push(format!("ICC profile unreadable ({error}); treated as sRGB"));
+        None
+    });
+    let dynamic = image::DynamicImage::from_decoder(decoder).map_err(image_error)?;
     let (source_width, source_height) = (dynamic.width(), dynamic.height());
+    let channels = if dynamic.color().has_color() {
+        SourceChannels::Rgb
+    } else {
+        SourceChannels::Grey
+    };
     let image = flatten_to_rgb(dynamic);
     Ok(Decoded {
         image,
         source_width,
         source_height,
-        warnings: Vec::new(),
+        warnings,
+        channels,
+        icc_profile,
+        cmyk: None,
     })
 }
 
@@ -324,6 +440,32 @@ mod tests {
         assert_eq!(cmyk_to_rgb([255, 255, 255, 255]), [255, 255, 255]);
         assert_eq!(cmyk_to_rgb([0, 0, 0, 255]), [0, 0, 0]);
         assert_eq!(cmyk_to_rgb([255, 255, 255, 0]), [0, 0, 0]);
+    }
+
+    fn app2_icc_chunk(sequence: u8, count: u8, data: &[u8]) -> Vec<u8> {
+        let mut payload = ICC_CHUNK_HEADER.to_vec();
+        payload.extend_from_slice(&[sequence, count]);
+        payload.extend_from_slice(data);
+        let mut segment = vec![0xff, 0xe2];
+        segment.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        segment.extend_from_slice(&payload);
+        segment
+    }
+
+    #[test]
+    fn icc_chunks_are_reassembled_in_sequence_order() {
+        let mut jpeg = vec![0xff, 0xd8];
+        jpeg.extend_from_slice(&app2_icc_chunk(2, 2, b"second"));
+        jpeg.extend_from_slice(&[0xff, 0xe1, 0x00, 0x04, 1, 2]);
+        jpeg.extend_from_slice(&app2_icc_chunk(1, 2, b"first-"));
+        jpeg.extend_from_slice(&[0xff, 0xda, 0x00, 0x02, 0xff, 0xe2]);
+        assert_eq!(jpeg_icc_profile(&jpeg), Ok(Some(b"first-second".to_vec())));
+        // A missing chunk means no profile, not half of one.
+        let mut partial = vec![0xff, 0xd8];
+        partial.extend_from_slice(&app2_icc_chunk(1, 2, b"first-"));
+        partial.extend_from_slice(&[0xff, 0xda, 0x00, 0x02]);
+        assert!(jpeg_icc_profile(&partial).unwrap_err().contains("1/2"));
+        assert_eq!(jpeg_icc_profile(&[0xff, 0xd8, 0xff, 0xda, 0, 2]), Ok(None));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! The library does all the work; `main.rs` only parses flags and reports.
 //! A photo flows one way through the stages below; see ARCHITECTURE.md.
 
+pub mod colour;
 pub mod crop;
 pub mod decode;
 pub mod discover;

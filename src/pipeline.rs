@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::colour;
 use crate::crop::{self, Anchor, CropPlan, CropPreset};
 use crate::decode;
 use crate::discover::{self, ImageFormat, InputFile};
@@ -303,10 +304,12 @@ impl Job {
             .exif
             .map(|exif| exif.fields().cloned().collect())
             .unwrap_or_default();
-        let decoded = decode::decode(&bytes, format, min_scale, self.options.max_megapixels)
+        let mut decoded = decode::decode(&bytes, format, min_scale, self.options.max_megapixels)
             .map_err(|error| (Stage::Decode, error))?;
         drop(bytes);
         record.warnings.extend(decoded.warnings.iter().cloned());
+        let colour_outcome = colour::to_srgb(&mut decoded, &source_exif);
+        record.warnings.extend(colour_outcome.warnings);
         let scale = decoded.scale();
         let mut working = orient::to_upright(decoded.image, orientation);
         let mut resizer = fast_image_resize::Resizer::new();
@@ -394,12 +397,14 @@ impl Job {
                 &crop_window(crop_plan),
                 PixelSize { width, height },
             );
-            let segments = metadata::jpeg_segments(
+            let mut segments = metadata::jpeg_segments(
                 &metadata,
                 Some(&source_exif),
                 self.options.metadata_policy,
             )
             .map_err(|error| (Stage::Encode, PhotoError::Processing(error.to_string())))?;
+            // Pixels are sRGB from here (colour::to_srgb); say so in the file.
+            segments.extend(metadata::icc_segments(colour::srgb_icc()));
             let jpeg = encode::encode_jpeg(&resized, &plan.spec.jpeg_settings(), &segments)
                 .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
             let relative = &photo.output_paths[index];

@@ -1,5 +1,5 @@
 //! Adds metadata segments to an already-encoded JPEG, for encoders that cannot
-//! write markers themselves and for tests.
+//! write markers themselves and for tests; splits an ICC profile into APP2 segments.
 
 use super::{MetadataError, EXIF_HEADER, MAX_SEGMENT_PAYLOAD, PHOTOSHOP_HEADER, XMP_HEADER};
 
@@ -106,9 +106,54 @@ pub fn insert_segments_into_jpeg(
     }
 }
 
+/// APP marker number of the ICC profile segments.
+pub const APP2: u8 = 2;
+/// Identifier that starts each APP2 chunk of an ICC profile (ICC.1 Annex B).
+pub const ICC_HEADER: &[u8] = b"ICC_PROFILE\0";
+
+/// `profile` as APP2 `ICC_PROFILE` segments (`(2, payload)`), split into numbered chunks when it
+/// does not fit one segment. An empty profile gives no segment.
+pub fn icc_segments(profile: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let chunk_size = MAX_SEGMENT_PAYLOAD - ICC_HEADER.len() - 2;
+    let chunks: Vec<&[u8]> = profile.chunks(chunk_size).collect();
+    // ICC.1 numbers chunks with one byte: at most 255 (about 16 MB), far beyond any real profile.
+    let count = u8::try_from(chunks.len()).unwrap_or(u8::MAX);
+    chunks
+        .iter()
+        .take(usize::from(count))
+        .enumerate()
+        .map(|(index, chunk)| {
+            let mut payload = Vec::with_capacity(ICC_HEADER.len() + 2 + chunk.len());
+            payload.extend_from_slice(ICC_HEADER);
+            payload.extend_from_slice(&[index as u8 + 1, count]);
+            payload.extend_from_slice(chunk);
+            (APP2, payload)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn icc_profile_is_split_into_numbered_chunks() {
+        let small = icc_segments(b"tiny profile");
+        assert_eq!(small.len(), 1);
+        assert_eq!(small[0].0, APP2);
+        assert_eq!(&small[0].1[..14], b"ICC_PROFILE\0\x01\x01");
+        let big = vec![7u8; 150_000];
+        let segments = icc_segments(&big);
+        assert_eq!(segments.len(), 3);
+        assert!(segments.iter().all(|(_, p)| p.len() <= MAX_SEGMENT_PAYLOAD));
+        assert_eq!(&segments[2].1[12..14], &[3, 3]);
+        let rejoined: Vec<u8> = segments
+            .iter()
+            .flat_map(|(_, p)| p[14..].to_vec())
+            .collect();
+        assert_eq!(rejoined, big);
+        assert!(icc_segments(&[]).is_empty());
+    }
 
     fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
         let mut bytes = vec![0xff, marker];

@@ -23,7 +23,7 @@ mod xmp;
 
 use std::borrow::Cow;
 
-pub use jpeg::insert_segments_into_jpeg;
+pub use jpeg::{icc_segments, insert_segments_into_jpeg};
 
 /// APP marker numbers used by the segments [`jpeg_segments`] returns.
 pub const APP1: u8 = 1;
