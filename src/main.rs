@@ -1,19 +1,20 @@
 //! The `headshot` command: parses flags, calls the library, reports, and sets the exit code.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use headshot::error::ConfigError;
+use headshot::faces::FaceDetector;
 use headshot::manifest::Status;
 use headshot::metadata::MetadataPolicy;
 use headshot::naming::{NameTemplate, DEFAULT_TEMPLATE};
 use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
 use headshot::presets::{PresetKind, Registry, ShootFile};
-use headshot::{decode, inspect, pipeline};
+use headshot::{decode, face_overlay, inspect, pipeline};
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -47,6 +48,19 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Draw faces, eyes and each crop preset's window on a preview, as PNG (one file: this
+        /// path; several: a folder to hold STEM.faces.png per file).
+        #[arg(long, value_name = "OUT")]
+        faces: Option<PathBuf>,
+        /// Crop presets to plan and draw (repeatable) [default: every built-in crop].
+        #[arg(long = "crop")]
+        crops: Vec<String>,
+        /// Folder of user presets (crop/ inside); may be repeated.
+        #[arg(long = "presets")]
+        preset_folders: Vec<PathBuf>,
+        /// Skip face detection and crop planning (EXIF and header facts only).
+        #[arg(long)]
+        no_faces: bool,
     },
 }
 
@@ -110,6 +124,9 @@ struct RunArgs {
     /// Source metadata carried into outputs: privacy drops GPS, serial numbers and maker notes.
     #[arg(long, value_enum, default_value_t = PolicyArg::Privacy)]
     metadata: PolicyArg,
+    /// Detect faces and record them in the manifest even when no crop in use needs them.
+    #[arg(long)]
+    faces: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -156,25 +173,103 @@ fn main() -> ExitCode {
             action,
             preset_folders,
         } => presets_command(action, Registry::new(preset_folders)),
-        Command::Inspect { files, json } => {
-            let inspections: Vec<_> = files.iter().map(|file| inspect::inspect(file)).collect();
-            if json {
-                let value = if inspections.len() == 1 {
-                    serde_json::to_string_pretty(&inspections[0])
-                } else {
-                    serde_json::to_string_pretty(&inspections)
-                };
-                println!("{}", value.unwrap_or_default());
-            } else {
-                let texts: Vec<String> = inspections.iter().map(|i| i.to_text()).collect();
-                println!("{}", texts.join("\n\n"));
-            }
-            if inspections.iter().any(|i| i.error.is_some()) {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
+        Command::Inspect {
+            files,
+            json,
+            faces,
+            crops,
+            preset_folders,
+            no_faces,
+        } => inspect_command(InspectRequest {
+            files,
+            json,
+            drawing: faces,
+            crops,
+            registry: Registry::new(preset_folders),
+            detect: !no_faces,
+        }),
+    }
+}
+
+struct InspectRequest {
+    files: Vec<PathBuf>,
+    json: bool,
+    drawing: Option<PathBuf>,
+    crops: Vec<String>,
+    registry: Registry,
+    detect: bool,
+}
+
+fn inspect_command(request: InspectRequest) -> ExitCode {
+    let crop_names: Vec<String> = if request.crops.is_empty() {
+        headshot::crop::BUILTIN_CROP_PRESETS
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect()
+    } else {
+        request.crops.clone()
+    };
+    let mut crops = Vec::new();
+    for name in crop_names {
+        match request.registry.crop(&name, Path::new("")) {
+            Ok(resolved) => crops.push((resolved.name, resolved.preset)),
+            Err(error) => {
+                eprintln!("headshot: {error}");
+                return ExitCode::from(2);
             }
         }
+    }
+    let detector = if request.detect || request.drawing.is_some() {
+        match FaceDetector::new() {
+            Ok(detector) => Some(detector),
+            Err(error) => {
+                eprintln!("headshot: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+    let several = request.files.len() > 1;
+    let mut inspections = Vec::new();
+    for file in &request.files {
+        let mut inspection = inspect::inspect(file);
+        if let (Some(detector), None) = (&detector, &inspection.error) {
+            match face_overlay::analyse(file, &crops, detector, decode::DEFAULT_MAX_MEGAPIXELS) {
+                Ok(analysis) => {
+                    if let Some(out) = &request.drawing {
+                        let path = if several {
+                            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+                            out.join(format!("{stem}.faces.png"))
+                        } else {
+                            out.clone()
+                        };
+                        if let Err(error) = face_overlay::write_drawing(&analysis, &path) {
+                            inspection.error = Some(error);
+                        }
+                    }
+                    inspection.face_analysis = Some(analysis);
+                }
+                Err(error) => inspection.warnings.push(format!("face analysis: {error}")),
+            }
+        }
+        inspections.push(inspection);
+    }
+    if request.json {
+        let value = if inspections.len() == 1 {
+            serde_json::to_string_pretty(&inspections[0])
+        } else {
+            serde_json::to_string_pretty(&inspections)
+        };
+        println!("{}", value.unwrap_or_default());
+    } else {
+        let texts: Vec<String> = inspections.iter().map(|i| i.to_text()).collect();
+        println!("{}", texts.join("\n\n"));
+    }
+    if inspections.iter().any(|i| i.error.is_some()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -316,6 +411,7 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
             copyright: args.copyright.or(shoot.copyright),
         },
         metadata_policy: args.metadata.into(),
+        detect_faces: args.faces,
     };
     let job = Job::plan(options)?;
     let show_progress = !args.quiet && std::io::stdout().is_terminal();
