@@ -40,6 +40,9 @@ pub struct Inspection {
     pub warnings: Vec<String>,
     /// Why the file could not be read as an image, if it could not.
     pub error: Option<String>,
+    /// Faces and the crop each preset makes (`faces`, `crops`), when detection ran.
+    #[serde(flatten)]
+    pub face_analysis: Option<crate::face_overlay::FaceAnalysis>,
     /// With names: who the photo is assigned to, and by which rule and row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub naming: Option<PhotoAssignment>,
@@ -83,6 +86,7 @@ pub fn inspect(path: &Path) -> Inspection {
         exif: ExifInfo::default(),
         warnings: Vec::new(),
         error: None,
+        face_analysis: None,
         naming: None,
     };
     let bytes = match fs::read(path) {
@@ -185,6 +189,35 @@ impl Inspection {
         }
         if let Some(copyright) = &self.exif.copyright {
             line("copyright", copyright.clone());
+        }
+        if let Some(analysis) = &self.face_analysis {
+            if analysis.faces.is_empty() {
+                line("faces", "none found".to_string());
+            }
+            for face in &analysis.faces {
+                let [x, y, width, height] = face.bbox;
+                line(
+                    "face",
+                    format!(
+                        "{width:.0}x{height:.0} at ({x:.0}, {y:.0}), score {:.2}, eyes ({:.0}, {:.0}) ({:.0}, {:.0})",
+                        face.score, face.eyes[0][0], face.eyes[0][1], face.eyes[1][0], face.eyes[1][1]
+                    ),
+                );
+            }
+            for crop in &analysis.crops {
+                let rect = &crop.crop;
+                let mut text = format!(
+                    "{}: {}x{} at ({}, {}) by {}",
+                    crop.preset, rect.width, rect.height, rect.x, rect.y, rect.anchor
+                );
+                if rect.rotation_degrees.abs() > 1e-9 {
+                    text.push_str(&format!(", turned {:.1}°", rect.rotation_degrees));
+                }
+                if let Some(reason) = &crop.needs_review {
+                    text.push_str(&format!(" (review: {reason})"));
+                }
+                line("crop", text);
+            }
         }
         if let Some(naming) = &self.naming {
             let person = naming.person.as_ref().map(|person| {

@@ -10,6 +10,7 @@ pub mod discover;
 pub mod encode;
 pub mod error;
 pub mod exif_info;
+pub mod face_overlay;
 pub mod faces;
 pub mod inspect;
 pub mod manifest;

@@ -1,20 +1,21 @@
 //! The `headshot` command: parses flags, calls the library, reports, and sets the exit code.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use headshot::error::ConfigError;
+use headshot::faces::FaceDetector;
 use headshot::manifest::Status;
 use headshot::metadata::MetadataPolicy;
 use headshot::names::{NamingConfig, NamingSettings, Review, Roster};
 use headshot::naming::{NameTemplate, DEFAULT_TEMPLATE};
 use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
 use headshot::presets::{PresetKind, Registry, ShootFile};
-use headshot::{decode, inspect, pipeline};
+use headshot::{decode, face_overlay, inspect, pipeline};
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -54,6 +55,19 @@ enum Command {
         /// The shoot folder the sheet's paths are relative to [default: the file's folder].
         #[arg(long)]
         shoot: Option<PathBuf>,
+        /// Draw faces, eyes and each crop preset's window on a preview, as PNG (one file: this
+        /// path; several: a folder to hold STEM.faces.png per file).
+        #[arg(long, value_name = "OUT")]
+        faces: Option<PathBuf>,
+        /// Crop presets to plan and draw (repeatable) [default: every built-in crop].
+        #[arg(long = "crop")]
+        crops: Vec<String>,
+        /// Folder of user presets (crop/ inside); may be repeated.
+        #[arg(long = "presets")]
+        preset_folders: Vec<PathBuf>,
+        /// Skip face detection and crop planning (EXIF and header facts only).
+        #[arg(long)]
+        no_faces: bool,
     },
     /// Print QR slate cards: one PNG per attendee of a roster, and a page with all of them.
     Slates {
@@ -146,6 +160,9 @@ struct RunArgs {
     /// Source metadata carried into outputs: privacy drops GPS, serial numbers and maker notes.
     #[arg(long, value_enum, default_value_t = PolicyArg::Privacy)]
     metadata: PolicyArg,
+    /// Detect faces and record them in the manifest even when no crop in use needs them.
+    #[arg(long)]
+    faces: bool,
     #[command(flatten)]
     names: NamesArgs,
     /// Caption (XMP dc:description, IPTC Caption, EXIF ImageDescription) [default with names:
@@ -209,11 +226,26 @@ fn main() -> ExitCode {
             json,
             names,
             shoot,
+            faces,
+            crops,
+            preset_folders,
+            no_faces,
         } => {
             let mut inspections: Vec<_> = files.iter().map(|file| inspect::inspect(file)).collect();
             if let Err(error) = add_assignments(&mut inspections, &files, &names, shoot) {
                 eprintln!("headshot: {error}");
                 return ExitCode::from(2);
+            }
+            if !no_faces || faces.is_some() {
+                let request = FaceRequest {
+                    drawing: faces,
+                    crops,
+                    registry: Registry::new(preset_folders),
+                };
+                if let Err(error) = add_face_analyses(&mut inspections, &files, &request) {
+                    eprintln!("headshot: {error}");
+                    return ExitCode::from(2);
+                }
             }
             if json {
                 let value = if inspections.len() == 1 {
@@ -234,6 +266,58 @@ fn main() -> ExitCode {
         }
         Command::Slates { roster, out } => slates_command(&roster, &out),
     }
+}
+
+struct FaceRequest {
+    drawing: Option<PathBuf>,
+    crops: Vec<String>,
+    registry: Registry,
+}
+
+/// `inspect`: faces and each crop preset's window per file, drawn with `--faces OUT`.
+fn add_face_analyses(
+    inspections: &mut [inspect::Inspection],
+    files: &[PathBuf],
+    request: &FaceRequest,
+) -> Result<(), ConfigError> {
+    let crop_names: Vec<String> = if request.crops.is_empty() {
+        headshot::crop::BUILTIN_CROP_PRESETS
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect()
+    } else {
+        request.crops.clone()
+    };
+    let mut crops = Vec::new();
+    for name in crop_names {
+        let resolved = request.registry.crop(&name, Path::new(""))?;
+        crops.push((resolved.name, resolved.preset));
+    }
+    let detector = FaceDetector::new().map_err(|error| ConfigError::Usage(error.to_string()))?;
+    let several = files.len() > 1;
+    for (inspection, file) in inspections.iter_mut().zip(files) {
+        if inspection.error.is_some() {
+            continue;
+        }
+        match face_overlay::analyse(file, &crops, &detector, decode::DEFAULT_MAX_MEGAPIXELS) {
+            Ok(analysis) => {
+                if let Some(out) = &request.drawing {
+                    let path = if several {
+                        let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+                        out.join(format!("{stem}.faces.png"))
+                    } else {
+                        out.clone()
+                    };
+                    if let Err(error) = face_overlay::write_drawing(&analysis, &path) {
+                        inspection.error = Some(error);
+                    }
+                }
+                inspection.face_analysis = Some(analysis);
+            }
+            Err(error) => inspection.warnings.push(format!("face analysis: {error}")),
+        }
+    }
+    Ok(())
 }
 
 /// `inspect --names/--slates`: who each file is assigned to, planned over its whole shoot.
@@ -454,6 +538,7 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
             copyright: args.copyright.or(shoot.copyright),
         },
         metadata_policy: args.metadata.into(),
+        detect_faces: args.faces,
         naming,
     };
     let job = Job::plan(options)?;

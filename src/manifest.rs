@@ -99,6 +99,8 @@ pub struct PhotoRecord {
     pub person_seq: Option<usize>,
     /// Faces found, in upright source pixels (empty when detection did not run or found none).
     pub faces: Vec<FaceRecord>,
+    /// Exposure change (EV) the tone preset's `face_exposure` gave this photo.
+    pub face_exposure_ev: Option<f32>,
     pub outputs: Vec<OutputRecord>,
 }
 
@@ -111,6 +113,23 @@ pub struct FaceRecord {
     pub score: f64,
     /// `[[x, y], [x, y]]`: the eye on the image's left, then the one on its right.
     pub eyes: [[f64; 2]; 2],
+}
+
+impl FaceRecord {
+    /// Rounded to a tenth of a pixel: detector noise below that means nothing.
+    pub fn from_face(face: &crate::faces::Face) -> Self {
+        let round = |value: f32| (f64::from(value) * 10.0).round() / 10.0;
+        let [x, y, width, height] = face.bbox;
+        let [[left_x, left_y], [right_x, right_y]] = face.eyes;
+        FaceRecord {
+            bbox: [round(x), round(y), round(width), round(height)],
+            score: (f64::from(face.score) * 1000.0).round() / 1000.0,
+            eyes: [
+                [round(left_x), round(left_y)],
+                [round(right_x), round(right_y)],
+            ],
+        }
+    }
 }
 
 /// Totals for the run.
@@ -139,6 +158,26 @@ pub struct Timing {
     pub wall_seconds: f64,
     pub photos_per_second: f64,
     pub jobs: usize,
+    /// Seconds spent in each stage, summed over all workers (so they add up to about
+    /// `wall_seconds × jobs`): where a run's time goes.
+    pub stage_seconds: StageSeconds,
+}
+
+/// Per-stage worker time; see [`Timing::stage_seconds`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageSeconds {
+    /// Reading the file, EXIF and decoding (with shrink-on-load) and orienting.
+    pub decode: f64,
+    /// The small preview, face detection and crop planning.
+    pub analyse: f64,
+    /// Tone tables over the working image.
+    pub tone: f64,
+    /// Crop, resize and sharpen, every derivative.
+    pub resize: f64,
+    /// Metadata and encoding, every derivative.
+    pub encode: f64,
+    /// Writing and renaming output files.
+    pub write: f64,
 }
 
 /// The settings that shaped the outputs.

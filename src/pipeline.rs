@@ -6,7 +6,8 @@
 use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -18,9 +19,10 @@ use crate::discover::{self, ImageFormat, InputFile};
 use crate::encode;
 use crate::error::{ConfigError, PhotoError, PhotoFailure, Stage};
 use crate::exif_info::{self, ExifInfo};
+use crate::faces::{Face, FaceDetector};
 use crate::manifest::{
     CropRecord, Exposure, FaceRecord, IgnoredFile, Manifest, OutputRecord, PhotoRecord,
-    PresetsUsed, Settings, Status, Summary, Timing, MANIFEST_VERSION,
+    PresetsUsed, Settings, StageSeconds, Status, Summary, Timing, MANIFEST_VERSION,
 };
 use crate::metadata::{self, CropWindow, FaceRegion, MetadataPolicy, OutputMetadata, PixelSize};
 use crate::names::{self, NamingConfig, PhotoAssignment, Review, Role, ShootPhoto};
@@ -51,6 +53,8 @@ pub struct RunOptions {
     pub shoot: ShootInfo,
     /// What of the source's metadata the derivatives carry.
     pub metadata_policy: MetadataPolicy,
+    /// Detect faces even when no crop in use needs them (`--faces`), to record them.
+    pub detect_faces: bool,
     /// Who is in which photo (sheet or slates), captions, `--by-person`, `--sidecars`.
     pub naming: NamingConfig,
 }
@@ -84,8 +88,48 @@ pub struct Job {
     pub options: RunOptions,
     pub photos: Vec<PlannedPhoto>,
     pub ignored: Vec<(PathBuf, String)>,
+    /// Loaded on first use, shared by every worker; the error text if the models fail to load.
+    face_detector: OnceLock<Result<FaceDetector, String>>,
+    /// Worker time per stage, for the manifest's timing.
+    stage_clock: StageClock,
     /// Naming problems to look at; `None` when the run has no names.
     pub review: Option<Review>,
+}
+
+/// Nanoseconds per stage, added to by every worker.
+#[derive(Debug, Default)]
+struct StageClock([AtomicU64; 6]);
+
+#[derive(Debug, Clone, Copy)]
+enum TimedStage {
+    Decode,
+    Analyse,
+    Tone,
+    Resize,
+    Encode,
+    Write,
+}
+
+impl StageClock {
+    /// Adds the time since `*since` to `stage` and restarts `*since`.
+    fn lap(&self, stage: TimedStage, since: &mut Instant) {
+        let now = Instant::now();
+        let nanos = now.duration_since(*since).as_nanos() as u64;
+        self.0[stage as usize].fetch_add(nanos, Ordering::Relaxed);
+        *since = now;
+    }
+
+    fn seconds(&self) -> StageSeconds {
+        let read = |stage: TimedStage| self.0[stage as usize].load(Ordering::Relaxed) as f64 / 1e9;
+        StageSeconds {
+            decode: read(TimedStage::Decode),
+            analyse: read(TimedStage::Analyse),
+            tone: read(TimedStage::Tone),
+            resize: read(TimedStage::Resize),
+            encode: read(TimedStage::Encode),
+            write: read(TimedStage::Write),
+        }
+    }
 }
 
 /// The outcome of a run.
@@ -124,6 +168,8 @@ impl Job {
             photos,
             ignored,
             review,
+            face_detector: OnceLock::new(),
+            stage_clock: StageClock::default(),
         })
     }
 
@@ -206,6 +252,7 @@ impl Job {
                 wall_seconds,
                 photos_per_second: records.len() as f64 / wall_seconds.max(1e-9),
                 jobs,
+                stage_seconds: self.stage_clock.seconds(),
             },
             photos: records,
         };
@@ -262,6 +309,8 @@ impl Job {
             record.status = Status::Ok;
             return Ok(());
         }
+        let clock = &self.stage_clock;
+        let mut since = Instant::now();
         let bytes =
             fs::read(&photo.input.path).map_err(|error| (Stage::Read, PhotoError::Io(error)))?;
         if bytes.is_empty() {
@@ -313,12 +362,17 @@ impl Job {
         let scale = decoded.scale();
         let mut working = orient::to_upright(decoded.image, orientation);
         let mut resizer = fast_image_resize::Resizer::new();
+        clock.lap(TimedStage::Decode, &mut since);
 
-        // Content-aware anchors look at a small copy; center needs none.
-        let needs_preview = plans.iter().any(|plan| {
-            let preset = plan.crop_preset;
-            preset.anchor != Anchor::Center || preset.fallback != Anchor::Center
-        });
+        // Content-aware anchors and the face detector look at one small copy; center needs none.
+        let needs_faces = self.options.detect_faces
+            || self.options.tone.compiled.face_exposure().is_some()
+            || plans.iter().any(|plan| plan.crop_preset.uses_faces());
+        let needs_preview = needs_faces
+            || plans.iter().any(|plan| {
+                let preset = plan.crop_preset;
+                preset.anchor != Anchor::Center || preset.fallback != Anchor::Center
+            });
         let preview = if needs_preview {
             let (width, height) =
                 resize::fit_long_edge(working.width(), working.height(), PREVIEW_LONG_EDGE);
@@ -333,9 +387,22 @@ impl Job {
         } else {
             image::RgbImage::new(1, 1)
         };
+        // Faces in the preview's pixels (for face exposure) and in upright source pixels.
+        let preview_faces = if needs_faces {
+            self.detect_faces(&preview, &mut record.warnings)
+        } else {
+            Vec::new()
+        };
+        let to_source = upright.0 as f32 / preview.width().max(1) as f32;
+        let faces: Vec<Face> = preview_faces
+            .iter()
+            .map(|face| face.scaled(to_source))
+            .collect();
+        record.faces = faces.iter().map(FaceRecord::from_face).collect();
+
         let crop_plans: Vec<CropPlan> = plans
             .iter()
-            .map(|plan| crop::plan_crop(plan.crop_preset, upright, &preview, &[]))
+            .map(|plan| crop::plan_crop(plan.crop_preset, upright, &preview, &faces))
             .collect();
         for crop_plan in &crop_plans {
             for warning in &crop_plan.warnings {
@@ -349,9 +416,18 @@ impl Job {
         }
         record.crop = crop_plans.first().map(CropRecord::from_plan);
 
-        if !self.options.tone.compiled.is_identity() {
-            self.options.tone.compiled.apply(&mut working);
+        clock.lap(TimedStage::Analyse, &mut since);
+        let tone = &self.options.tone.compiled;
+        let exposure_ev = tone
+            .face_exposure()
+            .and_then(|_| tone.face_exposure_ev(&preview, &preview_faces));
+        if let Some(ev) = exposure_ev {
+            record.face_exposure_ev = Some((ev * 100.0).round() / 100.0);
         }
+        if !tone.is_identity() || exposure_ev.is_some() {
+            tone.apply_with_exposure(&mut working, exposure_ev.unwrap_or(0.0));
+        }
+        clock.lap(TimedStage::Tone, &mut since);
 
         for (index, plan) in plans.iter().enumerate() {
             let crop_plan = &crop_plans[index];
@@ -391,6 +467,7 @@ impl Job {
             if self.options.tone.compiled.sharpens() {
                 self.options.tone.compiled.sharpen(&mut resized);
             }
+            clock.lap(TimedStage::Resize, &mut since);
             let metadata = self.output_metadata(
                 photo,
                 &record.faces,
@@ -407,6 +484,7 @@ impl Job {
             segments.extend(metadata::icc_segments(colour::srgb_icc()));
             let jpeg = encode::encode_jpeg(&resized, &plan.spec.jpeg_settings(), &segments)
                 .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
+            clock.lap(TimedStage::Encode, &mut since);
             let relative = &photo.output_paths[index];
             let destination = self.options.output_dir.join(relative);
             output::write_atomically(&destination, &jpeg).map_err(|source| {
@@ -418,6 +496,7 @@ impl Job {
                     },
                 )
             })?;
+            clock.lap(TimedStage::Write, &mut since);
             record.outputs.push(OutputRecord {
                 derivative: plan.spec.name.clone(),
                 path: relative.to_string_lossy().replace('\\', "/"),
@@ -436,6 +515,21 @@ impl Job {
 }
 
 impl Job {
+    /// Faces in `preview`'s own pixels, largest first; a detector failure becomes a warning.
+    fn detect_faces(&self, preview: &image::RgbImage, warnings: &mut Vec<String>) -> Vec<Face> {
+        let detector = self
+            .face_detector
+            .get_or_init(|| FaceDetector::new().map_err(|error| error.to_string()));
+        let outcome = match detector {
+            Ok(detector) => detector.detect(preview).map_err(|error| error.to_string()),
+            Err(message) => Err(message.clone()),
+        };
+        outcome.unwrap_or_else(|message| {
+            warnings.push(format!("face detection failed: {message}"));
+            Vec::new()
+        })
+    }
+
     /// The metadata this run writes into one derivative of `photo`, cut from `window` and
     /// `size` pixels large: the person's name, caption and keywords, the shoot's credit, and the
     /// `faces` (upright source pixels) as regions in the derivative's frame.
@@ -531,7 +625,7 @@ fn crop_window(plan: &CropPlan) -> CropWindow {
 }
 
 /// Long edge of the small copy that content-aware crop anchors look at.
-const PREVIEW_LONG_EDGE: u32 = 400;
+pub(crate) const PREVIEW_LONG_EDGE: u32 = 512;
 
 /// What one derivative needs before decoding: its crop preset and the decode scale it requires.
 struct DerivativePlan<'a> {
@@ -602,6 +696,7 @@ fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
         assigned_by: photo.assignment.assigned_by.clone(),
         person_seq: photo.assignment.person_seq,
         faces: Vec::new(),
+        face_exposure_ev: None,
         exposure: Exposure {
             exposure_time: exif.exposure_time.clone(),
             f_number: exif.f_number,

@@ -53,7 +53,7 @@
 //! vibrance = 10                # -100..=100; muted colours more, skin less
 //! curve = [[0, 0], [64, 58], [192, 200], [255, 255]]  # [input, output] pairs, 0..=1 or 0..=255
 //! lut = "looks/film.cube"      # 3D .cube, LUT_3D_SIZE 2..=65, relative to this preset's folder
-//! face_exposure = 0.55         # target face luminance, 0.2..=0.9 of display white (applied elsewhere)
+//! face_exposure = 0.55         # target face luminance, 0.2..=0.9 of display white: per-photo EV
 //! white_balance = "as-shot"    # or "grey-world" ("auto"), "brightest-neutral",
 //!                              # or { temperature = 7200, tint = 5 } (kelvin 3000..=12000, 6500
 //!                              # is neutral, higher is warmer; tint -100..=100, > 0 is magenta)
@@ -103,6 +103,9 @@ const SHARPEN_AMOUNT_RANGE: RangeInclusive<f32> = 0.0..=300.0;
 const SHARPEN_RADIUS_RANGE: RangeInclusive<f32> = 0.3..=5.0;
 const SHARPEN_THRESHOLD_RANGE: RangeInclusive<f32> = 0.0..=50.0;
 const FACE_EXPOSURE_RANGE: RangeInclusive<f32> = 0.2..=0.9;
+/// `face_exposure` corrects a photo by at most this many stops either way: more means the
+/// detector measured something that is not a well-lit face.
+pub const MAX_FACE_EXPOSURE_EV: f32 = 2.0;
 const CURVE_POINT_COUNT: RangeInclusive<usize> = 2..=32;
 const CUBE_SIZE_RANGE: RangeInclusive<usize> = 2..=65;
 
@@ -1369,6 +1372,8 @@ pub struct CompiledTone {
     colour: Option<ColourLut>,
     vignette: Option<VignettePlan>,
     sharpen: Option<SharpenPlan>,
+    /// Target display luminance of the face (`face_exposure`), if the preset sets one.
+    face_exposure: Option<f32>,
     identity: bool,
 }
 
@@ -1427,6 +1432,7 @@ impl CompiledTone {
             colour,
             vignette,
             sharpen: SharpenPlan::new(&preset.sharpen),
+            face_exposure: preset.face_exposure,
             identity,
         })
     }
@@ -1452,9 +1458,90 @@ impl CompiledTone {
 
     /// Grades `image` in place: steps 1–8 of the module doc in one pass.
     pub fn apply(&self, image: &mut RgbImage) {
-        if !self.identity {
-            self.apply_tables(image);
+        self.apply_with_exposure(image, 0.0);
+    }
+
+    /// Like [`apply`](Self::apply), with `extra_ev` stops of exposure on top of the preset's
+    /// (from [`face_exposure_ev`](Self::face_exposure_ev)); folded into the same tables.
+    pub fn apply_with_exposure(&self, image: &mut RgbImage, extra_ev: f32) {
+        if !self.identity || extra_ev != 0.0 {
+            self.apply_tables(image, extra_ev.exp2());
         }
+    }
+
+    /// The preset's target face luminance (`face_exposure`), if any.
+    pub fn face_exposure(&self) -> Option<f32> {
+        self.face_exposure
+    }
+
+    /// The extra exposure (EV, within ±[`MAX_FACE_EXPOSURE_EV`]) that brings the faces' mean
+    /// display luminance after this preset to `face_exposure`.
+    ///
+    /// `preview` is a small ungraded copy of the photo and `faces` are in its pixels; only
+    /// the middle of each face box is measured, so hair and backdrop count little. `None`
+    /// when the preset has no `face_exposure` or there is no face to measure.
+    pub fn face_exposure_ev(
+        &self,
+        preview: &RgbImage,
+        faces: &[crate::faces::Face],
+    ) -> Option<f32> {
+        let target = self.face_exposure?;
+        let mut samples: Vec<u8> = Vec::new();
+        for face in faces {
+            let [x, y, width, height] = face.bbox;
+            let inner = |start: f32, length: f32, limit: u32| {
+                let from = (start + length * 0.25).max(0.0) as u32;
+                let to = ((start + length * 0.75).max(0.0) as u32).min(limit);
+                from..to
+            };
+            for row in inner(y, height, preview.height()) {
+                for column in inner(x, width, preview.width()) {
+                    samples.extend_from_slice(&preview.get_pixel(column, row).0);
+                }
+            }
+        }
+        if samples.is_empty() {
+            return None;
+        }
+        let gains = self.white_balance_gains(preview);
+        let graded_luminance = |ev: f32| {
+            let mut pixels = samples.clone();
+            let tables = InputTables::build(
+                &self.shape,
+                gains.map(|gain| gain * ev.exp2()),
+                self.colour.as_ref(),
+            );
+            match (&tables, &self.colour) {
+                (InputTables::Grid(grid_tables), Some(colour)) => {
+                    colour.map_row(&mut pixels, grid_tables)
+                }
+                (InputTables::Bytes(byte_tables), _) => map_row_bytes(&mut pixels, byte_tables),
+                (InputTables::Grid(_), None) => unreachable!("grid tables need a colour grid"),
+            }
+            let to_linear = byte_to_linear_table();
+            let total: f32 = pixels
+                .chunks_exact(3)
+                .map(|p| {
+                    luminance([
+                        to_linear[p[0] as usize],
+                        to_linear[p[1] as usize],
+                        to_linear[p[2] as usize],
+                    ])
+                })
+                .sum();
+            linear_to_srgb(total / (pixels.len() / 3) as f32)
+        };
+        // Graded luminance rises with exposure: bisect in EV.
+        let (mut low, mut high) = (-MAX_FACE_EXPOSURE_EV, MAX_FACE_EXPOSURE_EV);
+        for _ in 0..14 {
+            let middle = (low + high) / 2.0;
+            if graded_luminance(middle) < target {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        Some((low + high) / 2.0)
     }
 
     /// Unsharp mask for a derivative after resizing; no-op when the preset does not sharpen.
@@ -1464,24 +1551,25 @@ impl CompiledTone {
         }
     }
 
-    fn input_tables(&self, image: &RgbImage) -> Cow<'_, InputTables> {
+    fn input_tables(&self, image: &RgbImage, exposure_gain: f32) -> Cow<'_, InputTables> {
         match &self.fixed_tables {
-            Some(tables) => Cow::Borrowed(tables),
-            None => Cow::Owned(InputTables::build(
+            Some(tables) if exposure_gain == 1.0 => Cow::Borrowed(tables),
+            _ => Cow::Owned(InputTables::build(
                 &self.shape,
-                self.white_balance_gains(image),
+                self.white_balance_gains(image)
+                    .map(|gain| gain * exposure_gain),
                 self.colour.as_ref(),
             )),
         }
     }
 
     /// The pass itself, even for an identity preset (tests use this to check the tables).
-    fn apply_tables(&self, image: &mut RgbImage) {
+    fn apply_tables(&self, image: &mut RgbImage, exposure_gain: f32) {
         let (width, height) = (image.width(), image.height());
         if width == 0 || height == 0 {
             return;
         }
-        let tables = self.input_tables(image);
+        let tables = self.input_tables(image, exposure_gain);
         let vignette_columns = self
             .vignette
             .as_ref()
@@ -1926,7 +2014,7 @@ mod tests {
         assert!(!neutral.sharpens());
         // Force the table pass that `apply` skips, to check the tables themselves.
         let mut graded = photo.clone();
-        neutral.apply_tables(&mut graded);
+        neutral.apply_tables(&mut graded, 1.0);
         let difference = mean_abs_difference(&graded, &photo);
         assert!(difference < 0.5, "mean difference {difference} levels");
         // Values that only look like settings are still recognised as neutral.
@@ -2005,6 +2093,48 @@ mod tests {
             .sum();
         let ratio = halved / before;
         assert!((0.45..=0.55).contains(&ratio), "-1 EV ratio {ratio}");
+    }
+
+    #[test]
+    fn face_exposure_brings_faces_to_the_target_brightness() {
+        // A dim "face" on a bright backdrop, and a darker one under a contrasty preset.
+        let face = crate::faces::Face {
+            bbox: [40.0, 30.0, 40.0, 50.0],
+            score: 0.9,
+            eyes: [[52.0, 50.0], [68.0, 50.0]],
+        };
+        for (grey, preset) in [
+            (110u8, "face_exposure = 0.55"),
+            (80, "face_exposure = 0.55\ncontrast = 30\nsaturation = 20"),
+        ] {
+            let mut photo = RgbImage::from_pixel(120, 120, image::Rgb([230, 230, 230]));
+            for y in 30..80 {
+                for x in 40..80 {
+                    photo.put_pixel(x, y, image::Rgb([grey, grey, grey]));
+                }
+            }
+            let tone = compile_toml(preset);
+            let ev = tone
+                .face_exposure_ev(&photo, std::slice::from_ref(&face))
+                .expect("a face to measure");
+            assert!(
+                ev > 0.5 && ev < MAX_FACE_EXPOSURE_EV,
+                "grey {grey}: {ev} EV"
+            );
+            let mut graded = photo.clone();
+            tone.apply_with_exposure(&mut graded, ev);
+            let measured = f32::from(graded.get_pixel(60, 55).0[1]) / 255.0;
+            assert!(
+                (measured - 0.55).abs() < 0.02,
+                "grey {grey}: face at {measured}"
+            );
+            // No faces, nothing to measure.
+            assert_eq!(tone.face_exposure_ev(&photo, &[]), None);
+        }
+        assert_eq!(
+            compile_toml("exposure = 1").face_exposure_ev(&RgbImage::new(9, 9), &[face]),
+            None
+        );
     }
 
     // --- .cube ---------------------------------------------------------------------------------

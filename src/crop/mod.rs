@@ -94,6 +94,33 @@ pub struct CropPlan {
     pub anchor_used: Anchor,
 }
 
+impl CropPlan {
+    /// The window's corners in upright source pixels (top-left, top-right, bottom-right,
+    /// bottom-left), turned back when the plan rotates: for drawing and mapping.
+    pub fn corners_in_source(&self) -> [(f64, f64); 4] {
+        let frame = Frame::new(self.upright_size, self.rotation_degrees);
+        let (left, top) = (self.rect.x as f64, self.rect.y as f64);
+        let (right, bottom) = (
+            left + f64::from(self.rect.width),
+            top + f64::from(self.rect.height),
+        );
+        [(left, top), (right, top), (right, bottom), (left, bottom)]
+            .map(|corner| frame.unrotated(corner))
+    }
+
+    /// A point in upright source pixels, in the pixels of an output of `output_size` cut by
+    /// this plan (e.g. a face's eye in a derivative).
+    pub fn source_to_output(&self, point: (f64, f64), output_size: (u32, u32)) -> (f64, f64) {
+        let frame = Frame::new(self.upright_size, self.rotation_degrees);
+        let (x, y) = frame.rotated(point);
+        (
+            (x - self.rect.x as f64) * f64::from(output_size.0) / f64::from(self.rect.width.max(1)),
+            (y - self.rect.y as f64) * f64::from(output_size.1)
+                / f64::from(self.rect.height.max(1)),
+        )
+    }
+}
+
 /// Plans the crop of one photo. Pure geometry in upright source pixels.
 ///
 /// `preview` is a small upright copy of the photo (any size; its scale is

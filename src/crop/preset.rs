@@ -236,6 +236,11 @@ impl fmt::Display for FieldError {
 impl std::error::Error for FieldError {}
 
 impl CropPreset {
+    /// True when planning this crop reads detected faces (the anchor or its fallback).
+    pub fn uses_faces(&self) -> bool {
+        self.anchor == Anchor::Face || self.fallback == Anchor::Face
+    }
+
     /// Checks every value range once, up front; returns all problems, not just the first.
     ///
     /// Types and choices (`anchor = "middle"`, `aspect = "4x5"`, unknown keys)
