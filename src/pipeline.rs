@@ -368,11 +368,9 @@ impl Job {
         let needs_faces = self.options.detect_faces
             || self.options.tone.compiled.face_exposure().is_some()
             || plans.iter().any(|plan| plan.crop_preset.uses_faces());
-        let needs_preview = needs_faces
-            || plans.iter().any(|plan| {
-                let preset = plan.crop_preset;
-                preset.anchor != Anchor::Center || preset.fallback != Anchor::Center
-            });
+        // A fallback anchor only comes into play after a face anchor, which needs faces anyway.
+        let needs_preview =
+            needs_faces || plans.iter().any(|plan| plan.crop_preset.anchor != Anchor::Center);
         let preview = if needs_preview {
             let (width, height) =
                 resize::fit_long_edge(working.width(), working.height(), PREVIEW_LONG_EDGE);
