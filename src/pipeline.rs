@@ -195,7 +195,12 @@ impl Job {
                 .iter()
                 .filter(|r| r.status == Status::Skipped)
                 .count(),
-            outputs_written: records.iter().map(|r| r.outputs.len()).sum(),
+            outputs_written: records
+                .iter()
+                .filter(|r| r.status == Status::Ok)
+                .map(|r| r.outputs.len())
+                .sum(),
+            removed_outputs: Vec::new(),
             needs_review: records.iter().filter(|r| r.needs_review.is_some()).count(),
             ignored_files: self
                 .ignored
@@ -239,6 +244,13 @@ impl Job {
                 source,
             },
         )?;
+        let csv_path = self.options.output_dir.join("manifest.csv");
+        output::write_atomically(&csv_path, manifest.to_csv().as_bytes()).map_err(|source| {
+            ConfigError::Io {
+                path: csv_path.clone(),
+                source,
+            }
+        })?;
         Ok(RunReport { manifest, failures })
     }
 
@@ -535,6 +547,9 @@ fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
         assigned_by: None,
         person_seq: None,
         faces: Vec::new(),
+        title: None,
+        caption: None,
+        keywords: Vec::new(),
         exposure: Exposure {
             exposure_time: exif.exposure_time.clone(),
             f_number: exif.f_number,
@@ -542,6 +557,7 @@ fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
             focal_length: exif.focal_length,
         },
         outputs: Vec::new(),
+        source_xxh3: None,
     }
 }
 
