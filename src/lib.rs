@@ -10,6 +10,7 @@ pub mod encode;
 pub mod error;
 pub mod exif_info;
 pub mod faces;
+pub mod gallery;
 pub mod inspect;
 pub mod manifest;
 pub mod metadata;

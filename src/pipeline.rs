@@ -17,6 +17,7 @@ use crate::discover::{self, ImageFormat, InputFile};
 use crate::encode;
 use crate::error::{ConfigError, PhotoError, PhotoFailure, Stage};
 use crate::exif_info::{self, ExifInfo};
+use crate::gallery;
 use crate::manifest::{
     CropRecord, Exposure, IgnoredFile, Manifest, OutputRecord, PhotoRecord, PresetsUsed, Settings,
     Status, Summary, Timing, MANIFEST_VERSION,
@@ -248,6 +249,12 @@ impl Job {
         output::write_atomically(&csv_path, manifest.to_csv().as_bytes()).map_err(|source| {
             ConfigError::Io {
                 path: csv_path.clone(),
+                source,
+            }
+        })?;
+        gallery::write_index(&manifest, &self.options.output_dir).map_err(|source| {
+            ConfigError::Io {
+                path: self.options.output_dir.join(gallery::INDEX_FILE),
                 source,
             }
         })?;
