@@ -20,5 +20,6 @@ pub mod orient;
 pub mod output;
 pub mod pipeline;
 pub mod presets;
+pub mod rerun;
 pub mod resize;
 pub mod tone;

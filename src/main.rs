@@ -13,6 +13,7 @@ use headshot::metadata::MetadataPolicy;
 use headshot::naming::{NameTemplate, DEFAULT_TEMPLATE};
 use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
 use headshot::presets::{PresetKind, Registry, ShootFile};
+use headshot::rerun::RerunPolicy;
 use headshot::{decode, inspect, pipeline};
 use std::sync::Arc;
 
@@ -107,6 +108,9 @@ struct RunArgs {
     /// Copyright notice (XMP dc:rights, IPTC Copyright, EXIF Copyright).
     #[arg(long)]
     copyright: Option<String>,
+    /// Redo every photo, even those whose outputs are current from an earlier run.
+    #[arg(long)]
+    force: bool,
     /// Source metadata carried into outputs: privacy drops GPS, serial numbers and maker notes.
     #[arg(long, value_enum, default_value_t = PolicyArg::Privacy)]
     metadata: PolicyArg,
@@ -316,6 +320,11 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
             copyright: args.copyright.or(shoot.copyright),
         },
         metadata_policy: args.metadata.into(),
+        rerun: if args.force {
+            RerunPolicy::RedoAll
+        } else {
+            RerunPolicy::SkipCurrent
+        },
     };
     let job = Job::plan(options)?;
     let show_progress = !args.quiet && std::io::stdout().is_terminal();
@@ -369,6 +378,12 @@ fn print_summary(report: &RunReport, job: &Job) {
         .count();
     if warned > 0 {
         println!("{warned} photos have warnings (see manifest.json)");
+    }
+    if !summary.removed_outputs.is_empty() {
+        println!(
+            "{} outputs of earlier runs removed (source gone, failed or renamed; see manifest.json)",
+            summary.removed_outputs.len()
+        );
     }
     if !summary.ignored_files.is_empty() {
         println!(

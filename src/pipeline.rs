@@ -27,6 +27,7 @@ use crate::naming::{NameAllocator, NameTemplate, NameValues};
 use crate::orient;
 use crate::output;
 use crate::presets::{DerivativeSpec, ExportPreset, NamedTone};
+use crate::rerun::{self, RerunPolicy, RerunState, Verdict};
 use crate::resize::{self, SourceBox};
 
 /// Validated settings for a run; building one checks everything a user can get wrong.
@@ -50,6 +51,8 @@ pub struct RunOptions {
     pub shoot: ShootInfo,
     /// What of the source's metadata the derivatives carry.
     pub metadata_policy: MetadataPolicy,
+    /// Skip photos whose outputs are still current, or redo all (`--force`).
+    pub rerun: RerunPolicy,
 }
 
 /// Facts about the whole shoot that go into every photo's metadata.
@@ -162,6 +165,16 @@ impl Job {
             source,
         })?;
         output::remove_stale_temp_files(&self.options.output_dir);
+        let state_error = |source| ConfigError::Io {
+            path: self.options.output_dir.join(rerun::STATE_FILE),
+            source,
+        };
+        let rerun = RerunState::open(
+            &self.options.output_dir,
+            self.options.rerun,
+            rerun::run_settings_hash(&self.options),
+        )
+        .map_err(state_error)?;
         let jobs = self
             .options
             .jobs
@@ -175,7 +188,7 @@ impl Job {
             self.photos
                 .par_iter()
                 .map(|photo| {
-                    let outcome = self.process_guarded(photo);
+                    let outcome = self.process_guarded(photo, &rerun);
                     on_photo_done(&outcome.0);
                     outcome
                 })
@@ -184,6 +197,7 @@ impl Job {
         let (records, failures): (Vec<PhotoRecord>, Vec<Option<PhotoFailure>>) =
             outcomes.into_iter().unzip();
         let failures: Vec<PhotoFailure> = failures.into_iter().flatten().collect();
+        let removed_outputs = rerun.finish(&self.photos).map_err(state_error)?;
         let wall_seconds = started.elapsed().as_secs_f64();
         let summary = Summary {
             photos: records.len(),
@@ -201,7 +215,7 @@ impl Job {
                 .filter(|r| r.status == Status::Ok)
                 .map(|r| r.outputs.len())
                 .sum(),
-            removed_outputs: Vec::new(),
+            removed_outputs,
             needs_review: records.iter().filter(|r| r.needs_review.is_some()).count(),
             ignored_files: self
                 .ignored
@@ -261,8 +275,21 @@ impl Job {
         Ok(RunReport { manifest, failures })
     }
 
-    fn process_guarded(&self, photo: &PlannedPhoto) -> (PhotoRecord, Option<PhotoFailure>) {
+    fn process_guarded(
+        &self,
+        photo: &PlannedPhoto,
+        rerun: &RerunState,
+    ) -> (PhotoRecord, Option<PhotoFailure>) {
         let mut record = base_record(photo, &self.options);
+        let settings = rerun::photo_settings_hash(rerun.run_settings(), photo);
+        let stamp = match rerun.check(photo, settings) {
+            Verdict::Current { entry, refreshed } => {
+                entry.facts.apply_to(&mut record);
+                rerun.photo_current(entry, refreshed);
+                return (record, None);
+            }
+            Verdict::Redo { stamp } => stamp,
+        };
         IN_PHOTO.with(|flag| flag.set(true));
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.process(photo, &mut record)
@@ -290,6 +317,7 @@ impl Job {
                 let _ = fs::remove_file(self.options.output_dir.join(&output.path));
             }
         }
+        rerun.photo_done(photo, stamp, settings, &record);
         (record, failure)
     }
 
@@ -304,6 +332,7 @@ impl Job {
         if bytes.is_empty() {
             return Err((Stage::Read, PhotoError::Empty));
         }
+        record.source_xxh3 = Some(xxhash_rust::xxh3::xxh3_64(&bytes));
         let format = photo
             .input
             .format
