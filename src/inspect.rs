@@ -1,13 +1,15 @@
 //! `headshot inspect`: what headshot sees in one photo, without writing anything.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::decode;
 use crate::discover::ImageFormat;
+use crate::error::ConfigError;
 use crate::exif_info::{read_exif, ExifInfo};
+use crate::names::{AssignOptions, NamesFrom, NamingConfig, PhotoAssignment, Role};
 use crate::orient;
 
 /// Everything `inspect` reports for one file.
@@ -38,6 +40,9 @@ pub struct Inspection {
     pub warnings: Vec<String>,
     /// Why the file could not be read as an image, if it could not.
     pub error: Option<String>,
+    /// With names: who the photo is assigned to, and by which rule and row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub naming: Option<PhotoAssignment>,
 }
 
 /// What an EXIF orientation value asks a viewer to do.
@@ -78,6 +83,7 @@ pub fn inspect(path: &Path) -> Inspection {
         exif: ExifInfo::default(),
         warnings: Vec::new(),
         error: None,
+        naming: None,
     };
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
@@ -180,6 +186,39 @@ impl Inspection {
         if let Some(copyright) = &self.exif.copyright {
             line("copyright", copyright.clone());
         }
+        if let Some(naming) = &self.naming {
+            let person = naming.person.as_ref().map(|person| {
+                let extra: Vec<String> = person
+                    .extra
+                    .iter()
+                    .filter(|(_, value)| !value.is_empty())
+                    .map(|(column, value)| format!("{column}: {value}"))
+                    .collect();
+                if extra.is_empty() {
+                    person.name.clone()
+                } else {
+                    format!("{} ({})", person.name, extra.join(", "))
+                }
+            });
+            match naming.role {
+                Role::Slate => {
+                    let announces = person.unwrap_or_else(|| "nobody in the roster".to_string());
+                    line("role", format!("slate, announcing {announces}"));
+                }
+                Role::Portrait => {
+                    line("person", person.unwrap_or_else(|| "-".to_string()));
+                    if let Some(seq) = naming.person_seq {
+                        line("person seq", seq.to_string());
+                    }
+                }
+            }
+            if let Some(by) = &naming.assigned_by {
+                line("assigned by", by.to_string());
+            }
+            if let Some(unnamed) = &naming.unnamed {
+                line("unnamed", unnamed.to_string());
+            }
+        }
         for warning in &self.warnings {
             line("warning", warning.clone());
         }
@@ -188,4 +227,54 @@ impl Inspection {
         }
         lines.join("\n")
     }
+}
+
+/// The shoot `inspect` names a file within when not told: the file's own folder. Sheets name
+/// files relative to the shoot, so photos in subfolders need `--shoot` pointing at its root.
+pub fn default_shoot_folder(file: &Path) -> PathBuf {
+    file.parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
+/// Who each of `files` is assigned to when the whole shoot in `shoot` is named from `source`
+/// (a `first_file` row or a slate names the frames after it, so the whole shoot counts).
+pub fn assignments(
+    files: &[PathBuf],
+    shoot: &Path,
+    source: &NamesFrom,
+    options: &AssignOptions,
+    max_megapixels: u64,
+) -> Result<Vec<PhotoAssignment>, ConfigError> {
+    // No output folder to skip: a hidden name discovery never enters, and never created.
+    let nowhere = shoot.join(".headshot-inspect");
+    let (mut photos, _) =
+        crate::pipeline::discover_in_capture_order(&[shoot.to_path_buf()], &nowhere)?;
+    let naming = NamingConfig {
+        source: Some(source.clone()),
+        assign: *options,
+        ..NamingConfig::default()
+    };
+    crate::pipeline::assign_names(&mut photos, &naming, max_megapixels)?;
+    files
+        .iter()
+        .map(|file| {
+            let wanted = fs::canonicalize(file).map_err(|source| ConfigError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            photos
+                .iter()
+                .find(|photo| fs::canonicalize(&photo.input.path).ok().as_ref() == Some(&wanted))
+                .map(|photo| photo.assignment.clone())
+                .ok_or_else(|| {
+                    ConfigError::Usage(format!(
+                        "{} is not in the shoot {}; give the shoot folder with --shoot",
+                        file.display(),
+                        shoot.display()
+                    ))
+                })
+        })
+        .collect()
 }

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use headshot::error::ConfigError;
 use headshot::manifest::Status;
 use headshot::metadata::MetadataPolicy;
+use headshot::names::{NamingConfig, NamingSettings, Review, Roster};
 use headshot::naming::{NameTemplate, DEFAULT_TEMPLATE};
 use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
 use headshot::presets::{PresetKind, Registry, ShootFile};
@@ -40,7 +41,8 @@ enum Command {
         #[arg(long = "presets", global = true)]
         preset_folders: Vec<PathBuf>,
     },
-    /// Show what headshot sees in photos: size, orientation, capture time, camera, exposure.
+    /// Show what headshot sees in photos: size, orientation, capture time, camera, exposure,
+    /// and with --names or --slates who the photo is assigned to and why.
     Inspect {
         /// Image files to inspect.
         #[arg(required = true)]
@@ -48,7 +50,41 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        names: NamesArgs,
+        /// The shoot folder the sheet's paths are relative to [default: the file's folder].
+        #[arg(long)]
+        shoot: Option<PathBuf>,
     },
+    /// Print QR slate cards: one PNG per attendee of a roster, and a page with all of them.
+    Slates {
+        /// Roster CSV/TSV with `id` and `name` columns.
+        #[arg(long)]
+        roster: PathBuf,
+        /// Folder for the cards (created if missing).
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+}
+
+/// Who is in which photo (for `run` and `inspect`).
+#[derive(clap::Args, Default)]
+struct NamesArgs {
+    /// Names sheet (CSV/TSV) with a `file`, `first_file` or `time` column, and `name`.
+    #[arg(long = "names", value_name = "FILE")]
+    names: Option<PathBuf>,
+    /// QR slates: a frame whose QR code reads names the frames after it.
+    #[arg(long)]
+    slates: bool,
+    /// Roster (CSV `id,name,…`) the slates' codes are looked up in.
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
+    /// Added to camera times before matching a `time` sheet; a camera 2 min fast takes -00:02:00.
+    #[arg(long, value_name = "±HH:MM:SS", allow_hyphen_values = true)]
+    clock_offset: Option<String>,
+    /// Photos taken longer than this after their `time` entry stay unnamed (e.g. 5m, 90s, 00:05:00).
+    #[arg(long, value_name = "DURATION")]
+    max_gap: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -114,6 +150,18 @@ struct RunArgs {
     /// Source metadata carried into outputs: privacy drops GPS, serial numbers and maker notes.
     #[arg(long, value_enum, default_value_t = PolicyArg::Privacy)]
     metadata: PolicyArg,
+    #[command(flatten)]
+    names: NamesArgs,
+    /// Caption (XMP dc:description, IPTC Caption, EXIF ImageDescription) [default with names:
+    /// "{name}, {event}"]; tokens {name}, {event} and the sheet's extra columns, e.g. {company}.
+    #[arg(long, value_name = "TEMPLATE")]
+    caption: Option<String>,
+    /// Put each person's photos in a folder of their own (unnamed ones in _unnamed/).
+    #[arg(long)]
+    by_person: bool,
+    /// Write an .xmp sidecar per original (name, caption) under OUT/sidecars/, mirroring the shoot.
+    #[arg(long)]
+    sidecars: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -160,8 +208,17 @@ fn main() -> ExitCode {
             action,
             preset_folders,
         } => presets_command(action, Registry::new(preset_folders)),
-        Command::Inspect { files, json } => {
-            let inspections: Vec<_> = files.iter().map(|file| inspect::inspect(file)).collect();
+        Command::Inspect {
+            files,
+            json,
+            names,
+            shoot,
+        } => {
+            let mut inspections: Vec<_> = files.iter().map(|file| inspect::inspect(file)).collect();
+            if let Err(error) = add_assignments(&mut inspections, &files, &names, shoot) {
+                eprintln!("headshot: {error}");
+                return ExitCode::from(2);
+            }
             if json {
                 let value = if inspections.len() == 1 {
                     serde_json::to_string_pretty(&inspections[0])
@@ -179,6 +236,79 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
+        Command::Slates { roster, out } => slates_command(&roster, &out),
+    }
+}
+
+/// `inspect --names/--slates`: who each file is assigned to, planned over its whole shoot.
+fn add_assignments(
+    inspections: &mut [inspect::Inspection],
+    files: &[PathBuf],
+    names: &NamesArgs,
+    shoot: Option<PathBuf>,
+) -> Result<(), ConfigError> {
+    let naming = naming_settings(names, &ShootFile::default(), &PathBuf::new()).load()?;
+    let Some(source) = &naming.source else {
+        return Ok(());
+    };
+    let shoot = shoot.unwrap_or_else(|| inspect::default_shoot_folder(&files[0]));
+    let assignments = inspect::assignments(
+        files,
+        &shoot,
+        source,
+        &naming.assign,
+        decode::DEFAULT_MAX_MEGAPIXELS,
+    )?;
+    for (inspection, assignment) in inspections.iter_mut().zip(assignments) {
+        inspection.naming = Some(assignment);
+    }
+    Ok(())
+}
+
+fn slates_command(roster: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let roster = match Roster::load(roster) {
+        Ok(roster) => roster,
+        Err(error) => {
+            eprintln!("headshot: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match headshot::names::render_cards(&roster, out) {
+        Ok(set) => {
+            for warning in &set.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!(
+                "{} cards written to {}; all of them on one page: {}",
+                set.cards.len(),
+                out.display(),
+                set.page.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("headshot: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Naming settings from flags, falling back to the shoot file (its paths relative to itself).
+fn naming_settings(
+    names: &NamesArgs,
+    shoot: &ShootFile,
+    shoot_folder: &std::path::Path,
+) -> NamingSettings {
+    let from_file = |path: &Option<String>| path.as_ref().map(|path| shoot_folder.join(path));
+    NamingSettings {
+        names: names.names.clone().or_else(|| from_file(&shoot.names)),
+        slates: names.slates || shoot.slates.unwrap_or(false),
+        roster: names.roster.clone().or_else(|| from_file(&shoot.roster)),
+        clock_offset: names.clock_offset.clone().or(shoot.clock_offset.clone()),
+        max_gap: names.max_gap.clone().or(shoot.max_gap.clone()),
+        caption: shoot.caption.clone(),
+        by_person: false,
+        sidecars: false,
     }
 }
 
@@ -293,6 +423,14 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let tone = registry.tone(&tone_name, &tone_folder)?;
+    let naming = NamingSettings {
+        caption: args.caption.clone().or(shoot.caption.clone()),
+        by_person: args.by_person,
+        sidecars: args.sidecars,
+        ..naming_settings(&args.names, &shoot, &shoot_folder)
+    }
+    .load()?;
+    let columns = naming_columns(&naming);
     let template = args
         .template
         .clone()
@@ -300,7 +438,7 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
         .unwrap_or_else(|| DEFAULT_TEMPLATE.to_string());
     for derivative in &export.derivatives {
         if let Some(template) = &derivative.template {
-            NameTemplate::parse(template)?;
+            NameTemplate::parse_with_columns(template, &columns)?;
         }
     }
     let options = RunOptions {
@@ -311,7 +449,7 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
         crop: (crop.name, crop.preset),
         derivative_crops,
         tone: Arc::new(tone),
-        template: NameTemplate::parse(&template)?,
+        template: NameTemplate::parse_with_columns(&template, &columns)?,
         jobs: args.jobs,
         max_megapixels: args.max_megapixels,
         shoot: ShootInfo {
@@ -325,6 +463,7 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
         } else {
             RerunPolicy::SkipCurrent
         },
+        naming,
     };
     let job = Job::plan(options)?;
     let show_progress = !args.quiet && std::io::stdout().is_terminal();
@@ -391,10 +530,88 @@ fn print_summary(report: &RunReport, job: &Job) {
             summary.ignored_files.len()
         );
     }
+    if let Some(review) = &report.manifest.review {
+        print_review(review);
+    }
     if !report.failures.is_empty() {
         println!("failed:");
         for failure in &report.failures {
             println!("  {failure}");
         }
     }
+}
+
+/// The sheet's (or roster's) extra columns, usable as file-name tokens.
+fn naming_columns(naming: &NamingConfig) -> Vec<String> {
+    naming
+        .source
+        .as_ref()
+        .map(|source| source.columns())
+        .unwrap_or_default()
+}
+
+/// What a volunteer should look at after a named run (also in manifest.json `review`).
+fn print_review(review: &Review) {
+    if review.is_clean() {
+        println!("names: every photo named, every name photographed");
+        return;
+    }
+    let list = |title: String, lines: Vec<String>| {
+        if !lines.is_empty() {
+            println!("{title}:");
+            for line in lines {
+                println!("  {line}");
+            }
+        }
+    };
+    list(
+        format!("{} photos with no name", review.unnamed_photos.len()),
+        review
+            .unnamed_photos
+            .iter()
+            .map(|u| format!("{}: {}", u.photo.display(), u.reason))
+            .collect(),
+    );
+    list(
+        format!("{} names with no photo", review.names_without_photos.len()),
+        review
+            .names_without_photos
+            .iter()
+            .map(|n| format!("{} ({})", n.name, n.origin))
+            .collect(),
+    );
+    list(
+        format!(
+            "{} rows name a file that is not in the shoot",
+            review.missing_files.len()
+        ),
+        review
+            .missing_files
+            .iter()
+            .map(|m| format!("line {}: {}", m.line, m.file))
+            .collect(),
+    );
+    list(
+        format!(
+            "{} slates whose code is not in the roster",
+            review.unmatched_slates.len()
+        ),
+        review
+            .unmatched_slates
+            .iter()
+            .map(|s| format!("{}: {:?}", s.slate.display(), s.payload))
+            .collect(),
+    );
+    list(
+        format!(
+            "{} photos with a QR code that is not a slate",
+            review.foreign_codes.len()
+        ),
+        review
+            .foreign_codes
+            .iter()
+            .map(|f| format!("{}: {:?}", f.photo.display(), f.payload))
+            .collect(),
+    );
+    list("naming warnings".to_string(), review.warnings.clone());
 }

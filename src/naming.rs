@@ -46,12 +46,20 @@ pub struct NameValues<'a> {
     pub event: Option<&'a str>,
     pub name: Option<&'a str>,
     pub person_seq: Option<usize>,
+    /// The person's extra columns (company, id…), for `{column}` tokens; `(header, value)`.
+    pub columns: &'a [(String, String)],
     pub ext: &'a str,
 }
 
 impl NameTemplate {
     /// Parses a template, rejecting unknown tokens, unbalanced braces and paths that escape the output folder.
     pub fn parse(template: &str) -> Result<Self, ConfigError> {
+        Self::parse_with_columns(template, &[])
+    }
+
+    /// Like [`NameTemplate::parse`], also accepting the names sheet's extra `columns` as tokens
+    /// (matched ignoring case), e.g. `{company}/{name}_{person_seq}.{ext}`.
+    pub fn parse_with_columns(template: &str, columns: &[String]) -> Result<Self, ConfigError> {
         let error =
             |message: String| ConfigError::Usage(format!("template {template:?}: {message}"));
         let mut pieces = Vec::new();
@@ -72,10 +80,13 @@ impl NameTemplate {
                     if !closed {
                         return Err(error(format!("'{{{token}' is missing its closing '}}'")));
                     }
-                    if !TOKENS.iter().any(|(name, _)| *name == token) {
+                    let is_column = columns.iter().any(|c| c.eq_ignore_ascii_case(&token));
+                    if !TOKENS.iter().any(|(name, _)| *name == token) && !is_column {
                         let allowed: Vec<String> = TOKENS
                             .iter()
-                            .map(|(name, _)| format!("{{{name}}}"))
+                            .map(|(name, _)| name.to_string())
+                            .chain(columns.iter().cloned())
+                            .map(|name| format!("{{{name}}}"))
                             .collect();
                         return Err(error(format!(
                             "unknown token {{{token}}}; allowed: {}",
@@ -103,12 +114,12 @@ impl NameTemplate {
         if !pieces
             .iter()
             .any(|piece| matches!(piece, Piece::Token(t) if t == "derivative"))
-            && !pieces
-                .iter()
-                .any(|piece| matches!(piece, Piece::Token(t) if t == "stem" || t == "seq"))
+            && !pieces.iter().any(
+                |piece| matches!(piece, Piece::Token(t) if t == "stem" || t == "seq" || t == "person_seq"),
+            )
         {
             return Err(error(
-                "needs {stem} or {seq} so photos get distinct names".to_string(),
+                "needs {stem}, {seq} or {person_seq} so photos get distinct names".to_string(),
             ));
         }
         Ok(Self {
@@ -154,7 +165,13 @@ impl NameTemplate {
                             .map(|n| format!("{n:02}"))
                             .unwrap_or_else(|| "00".to_string()),
                         "ext" => values.ext.to_string(),
-                        _ => String::new(),
+                        column => values
+                            .columns
+                            .iter()
+                            .find(|(header, _)| header.eq_ignore_ascii_case(column))
+                            .map(|(_, value)| slug(value))
+                            .filter(|value| !value.is_empty())
+                            .unwrap_or_else(|| format!("no-{}", slug(column))),
                     };
                     rendered.push_str(&safe_component(&value));
                 }
@@ -348,6 +365,30 @@ mod tests {
             message.contains("{colour}") && message.contains("{stem}"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn names_and_columns_render_slugged() {
+        let columns = vec![("company".to_string(), "O'Brien & Sons".to_string())];
+        let template = NameTemplate::parse_with_columns(
+            "{Company}/{name}_{person_seq}.{ext}",
+            &["company".to_string()],
+        )
+        .unwrap();
+        let mut named = values("IMG_1", "large");
+        named.name = Some("Seán O'Brien");
+        named.person_seq = Some(3);
+        named.columns = &columns;
+        assert_eq!(
+            template.render(&named),
+            PathBuf::from("obrien-sons/sean-obrien_03.jpg")
+        );
+        let unnamed = values("IMG_2", "large");
+        assert_eq!(
+            template.render(&unnamed),
+            PathBuf::from("no-company/unnamed_00.jpg")
+        );
+        assert!(NameTemplate::parse("{company}_{stem}").is_err());
     }
 
     #[test]

@@ -19,10 +19,11 @@ use crate::error::{ConfigError, PhotoError, PhotoFailure, Stage};
 use crate::exif_info::{self, ExifInfo};
 use crate::gallery;
 use crate::manifest::{
-    CropRecord, Exposure, IgnoredFile, Manifest, OutputRecord, PhotoRecord, PresetsUsed, Settings,
-    Status, Summary, Timing, MANIFEST_VERSION,
+    CropRecord, Exposure, FaceRecord, IgnoredFile, Manifest, OutputRecord, PhotoRecord,
+    PresetsUsed, Settings, Status, Summary, Timing, MANIFEST_VERSION,
 };
-use crate::metadata::{self, MetadataPolicy, OutputMetadata};
+use crate::metadata::{self, CropWindow, FaceRegion, MetadataPolicy, OutputMetadata, PixelSize};
+use crate::names::{self, NamingConfig, PhotoAssignment, Review, Role, ShootPhoto};
 use crate::naming::{NameAllocator, NameTemplate, NameValues};
 use crate::orient;
 use crate::output;
@@ -53,6 +54,8 @@ pub struct RunOptions {
     pub metadata_policy: MetadataPolicy,
     /// Skip photos whose outputs are still current, or redo all (`--force`).
     pub rerun: RerunPolicy,
+    /// Who is in which photo (sheet or slates), captions, `--by-person`, `--sidecars`.
+    pub naming: NamingConfig,
 }
 
 /// Facts about the whole shoot that go into every photo's metadata.
@@ -72,6 +75,10 @@ pub struct PlannedPhoto {
     pub exif_warnings: Vec<String>,
     /// Output path (relative to the output folder) per derivative, in export order.
     pub output_paths: Vec<PathBuf>,
+    /// Who is in the photo and why; a slate gets no derivatives.
+    pub assignment: PhotoAssignment,
+    /// Where `--sidecars` writes this original's `.xmp` (relative to the output folder).
+    pub sidecar_path: Option<PathBuf>,
 }
 
 /// A planned batch: photos in capture order, every output name fixed.
@@ -80,6 +87,8 @@ pub struct Job {
     pub options: RunOptions,
     pub photos: Vec<PlannedPhoto>,
     pub ignored: Vec<(PathBuf, String)>,
+    /// Naming problems to look at; `None` when the run has no names.
+    pub review: Option<Review>,
 }
 
 /// The outcome of a run.
@@ -106,51 +115,18 @@ pub fn in_photo_stage() -> bool {
 }
 
 impl Job {
-    /// Discovers inputs, reads their EXIF, orders them and fixes every output name.
+    /// Discovers inputs, reads their EXIF, orders them, names them and fixes every output name.
     pub fn plan(options: RunOptions) -> Result<Job, ConfigError> {
         check_output_folder(&options.inputs, &options.output_dir)?;
-        let discovery = discover::discover(&options.inputs, &options.output_dir)?;
-        let mut photos: Vec<PlannedPhoto> = discovery
-            .files
-            .into_par_iter()
-            .map(|input| {
-                let read = fs::File::open(&input.path)
-                    .map(|file| exif_info::read_exif_from(&mut std::io::BufReader::new(file)));
-                match read {
-                    Ok(read) => PlannedPhoto {
-                        input,
-                        exif: read.info,
-                        exif_warnings: read.warnings,
-                        output_paths: Vec::new(),
-                    },
-                    Err(_) => PlannedPhoto {
-                        input,
-                        exif: ExifInfo {
-                            orientation: 1,
-                            ..ExifInfo::default()
-                        },
-                        exif_warnings: Vec::new(),
-                        output_paths: Vec::new(),
-                    },
-                }
-            })
-            .collect();
-        // Capture order, then path: photos without a capture time go last, by path.
-        photos.sort_by(|a, b| {
-            let key = |photo: &PlannedPhoto| {
-                (
-                    photo.exif.capture_time.is_none(),
-                    photo.exif.capture_time.clone(),
-                    photo.input.path.clone(),
-                )
-            };
-            key(a).cmp(&key(b))
-        });
+        let (mut photos, ignored) =
+            discover_in_capture_order(&options.inputs, &options.output_dir)?;
+        let review = assign_names(&mut photos, &options.naming, options.max_megapixels)?;
         assign_output_paths(&mut photos, &options);
         Ok(Job {
             options,
             photos,
-            ignored: discovery.ignored,
+            ignored,
+            review,
         })
     }
 
@@ -244,7 +220,7 @@ impl Job {
                     .collect(),
             },
             summary,
-            review: None,
+            review: self.review.clone(),
             timing: Timing {
                 wall_seconds,
                 photos_per_second: records.len() as f64 / wall_seconds.max(1e-9),
@@ -327,6 +303,11 @@ impl Job {
         photo: &PlannedPhoto,
         record: &mut PhotoRecord,
     ) -> Result<(), (Stage, PhotoError)> {
+        if photo.assignment.role == Role::Slate {
+            // A slate only names the frames after it.
+            record.status = Status::Ok;
+            return Ok(());
+        }
         let bytes =
             fs::read(&photo.input.path).map_err(|error| (Stage::Read, PhotoError::Io(error)))?;
         if bytes.is_empty() {
@@ -455,7 +436,12 @@ impl Job {
             if self.options.tone.compiled.sharpens() {
                 self.options.tone.compiled.sharpen(&mut resized);
             }
-            let metadata = self.output_metadata(photo, width, height);
+            let metadata = self.output_metadata(
+                photo,
+                &record.faces,
+                &crop_window(crop_plan),
+                PixelSize { width, height },
+            );
             let segments = metadata::jpeg_segments(
                 &metadata,
                 Some(&source_exif),
@@ -484,20 +470,55 @@ impl Job {
                 crop: CropRecord::from_plan(crop_plan),
             });
         }
+        if let Some(sidecar) = &photo.sidecar_path {
+            self.write_sidecar(photo, &record.faces, upright, sidecar)?;
+        }
         record.status = Status::Ok;
         Ok(())
     }
 }
 
 impl Job {
-    /// The metadata this run writes into one derivative of `photo`.
-    fn output_metadata(&self, photo: &PlannedPhoto, width: u32, height: u32) -> OutputMetadata {
+    /// The metadata this run writes into one derivative of `photo`, cut from `window` and
+    /// `size` pixels large: the person's name, caption and keywords, the shoot's credit, and the
+    /// `faces` (upright source pixels) as regions in the derivative's frame.
+    fn output_metadata(
+        &self,
+        photo: &PlannedPhoto,
+        faces: &[FaceRecord],
+        window: &CropWindow,
+        size: PixelSize,
+    ) -> OutputMetadata {
         let shoot = &self.options.shoot;
-        let mut metadata = OutputMetadata::new(width, height);
+        let person = photo.assignment.person.as_ref();
+        let name = person.map(|person| person.name.clone());
+        let mut metadata = OutputMetadata::new(size.width, size.height);
         metadata.event = shoot.event.clone();
         metadata.creator = shoot.credit.clone();
         metadata.rights = shoot.copyright.clone();
-        metadata.keywords.extend(shoot.event.iter().cloned());
+        metadata.title = name.clone();
+        metadata.persons_in_image.extend(name.clone());
+        metadata.caption = self
+            .options
+            .naming
+            .caption
+            .as_ref()
+            .and_then(|caption| caption.render(person, shoot.event.as_deref()));
+        metadata.keywords = names::keywords(person, shoot.event.as_deref());
+        // A headshot's person is its largest face; other faces get unnamed regions.
+        let subject = faces
+            .iter()
+            .enumerate()
+            .max_by(|(_, a), (_, b)| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))
+            .map(|(index, _)| index);
+        metadata.face_regions = faces
+            .iter()
+            .enumerate()
+            .filter_map(|(index, face)| {
+                let region_name = name.clone().filter(|_| Some(index) == subject);
+                FaceRegion::from_source_box(region_name, face.bbox, window, size)
+            })
+            .collect();
         metadata.capture_time = photo.exif.capture_time.as_ref().and_then(|time| {
             let exif_form = format!(
                 "{} {}",
@@ -508,6 +529,47 @@ impl Job {
                 .ok()
         });
         metadata
+    }
+
+    /// The `.xmp` sidecar of an original: the same fields as its derivatives, in its own frame.
+    fn write_sidecar(
+        &self,
+        photo: &PlannedPhoto,
+        faces: &[FaceRecord],
+        upright: (u32, u32),
+        relative: &Path,
+    ) -> Result<(), (Stage, PhotoError)> {
+        let size = PixelSize {
+            width: upright.0,
+            height: upright.1,
+        };
+        let metadata = self.output_metadata(photo, faces, &CropWindow::whole(upright), size);
+        let destination = self.options.output_dir.join(relative);
+        output::write_atomically(&destination, metadata::xmp_sidecar(&metadata).as_bytes()).map_err(
+            |source| {
+                (
+                    Stage::Write,
+                    PhotoError::Write {
+                        path: destination.clone(),
+                        source,
+                    },
+                )
+            },
+        )
+    }
+}
+
+/// The window a derivative is cut from, for mapping faces into its frame.
+fn crop_window(plan: &CropPlan) -> CropWindow {
+    CropWindow {
+        rect: [
+            plan.rect.x as f64,
+            plan.rect.y as f64,
+            f64::from(plan.rect.width),
+            f64::from(plan.rect.height),
+        ],
+        rotation_degrees: plan.rotation_degrees,
+        upright_size: plan.upright_size,
     }
 }
 
@@ -578,14 +640,27 @@ fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
         },
         crop: None,
         needs_review: None,
-        role: crate::names::Role::Portrait,
-        person: None,
-        assigned_by: None,
-        person_seq: None,
+        role: photo.assignment.role,
+        person: photo.assignment.person.clone(),
+        assigned_by: photo.assignment.assigned_by.clone(),
+        person_seq: photo.assignment.person_seq,
         faces: Vec::new(),
-        title: None,
-        caption: None,
-        keywords: Vec::new(),
+        // The same title, caption and keywords `output_metadata` writes into the files.
+        title: photo
+            .assignment
+            .person
+            .as_ref()
+            .map(|person| person.name.clone()),
+        caption: options.naming.caption.as_ref().and_then(|caption| {
+            caption.render(
+                photo.assignment.person.as_ref(),
+                options.shoot.event.as_deref(),
+            )
+        }),
+        keywords: names::keywords(
+            photo.assignment.person.as_ref(),
+            options.shoot.event.as_deref(),
+        ),
         exposure: Exposure {
             exposure_time: exif.exposure_time.clone(),
             f_number: exif.f_number,
@@ -597,14 +672,120 @@ fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
     }
 }
 
+/// A file passed over in an input folder, with the reason.
+pub type IgnoredPath = (PathBuf, String);
+
+/// Finds the photos under `inputs` (skipping `output_dir`), reads their EXIF and puts them in
+/// capture order, then path: photos without a capture time go last, by path.
+pub fn discover_in_capture_order(
+    inputs: &[PathBuf],
+    output_dir: &Path,
+) -> Result<(Vec<PlannedPhoto>, Vec<IgnoredPath>), ConfigError> {
+    let discovery = discover::discover(inputs, output_dir)?;
+    let mut photos: Vec<PlannedPhoto> = discovery
+        .files
+        .into_par_iter()
+        .map(|input| {
+            let read = fs::File::open(&input.path)
+                .map(|file| exif_info::read_exif_from(&mut std::io::BufReader::new(file)));
+            match read {
+                Ok(read) => PlannedPhoto {
+                    input,
+                    exif: read.info,
+                    exif_warnings: read.warnings,
+                    output_paths: Vec::new(),
+                    assignment: PhotoAssignment::default(),
+                    sidecar_path: None,
+                },
+                Err(_) => PlannedPhoto {
+                    input,
+                    exif: ExifInfo {
+                        orientation: 1,
+                        ..ExifInfo::default()
+                    },
+                    exif_warnings: Vec::new(),
+                    output_paths: Vec::new(),
+                    assignment: PhotoAssignment::default(),
+                    sidecar_path: None,
+                },
+            }
+        })
+        .collect();
+    // Capture order, then path: photos without a capture time go last, by path.
+    photos.sort_by(|a, b| {
+        let key = |photo: &PlannedPhoto| {
+            (
+                photo.exif.capture_time.is_none(),
+                photo.exif.capture_time.clone(),
+                photo.input.path.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    Ok((photos, discovery.ignored))
+}
+
+/// Gives each photo (in capture order) its person; slates are read here, before any
+/// derivative. Sheet rows that cannot be matched unambiguously stop the run.
+pub fn assign_names(
+    photos: &mut [PlannedPhoto],
+    naming: &NamingConfig,
+    max_megapixels: u64,
+) -> Result<Option<Review>, ConfigError> {
+    let Some(source) = &naming.source else {
+        return Ok(None);
+    };
+    let shoot: Vec<ShootPhoto<'_>> = photos
+        .iter()
+        .map(|photo| ShootPhoto {
+            path: &photo.input.path,
+            relative: &photo.input.relative,
+            capture_time: photo.exif.capture_time.as_ref(),
+            format: photo.input.format,
+            orientation: photo.exif.orientation,
+        })
+        .collect();
+    let assignments = names::assign_shoot(source, &shoot, &naming.assign, max_megapixels)
+        .map_err(|error| ConfigError::Usage(error.to_string()))?;
+    for (photo, assignment) in photos.iter_mut().zip(assignments.photos) {
+        photo.assignment = assignment;
+    }
+    Ok(Some(assignments.review))
+}
+
+/// The folder `--sidecars` mirrors the shoot in, inside the output folder.
+pub const SIDECAR_FOLDER: &str = "sidecars";
+
 /// Fixes every output path in capture order, so names never depend on which worker finishes first.
 fn assign_output_paths(photos: &mut [PlannedPhoto], options: &RunOptions) {
     let mut names = NameAllocator::default();
     names.reserve("manifest.json");
     names.reserve("manifest.csv");
     names.reserve("index.html");
+    let mut sidecar_names = NameAllocator::default();
+    let columns = options
+        .naming
+        .source
+        .as_ref()
+        .map(names::NamesFrom::columns)
+        .unwrap_or_default();
     let seq_width = photos.len().to_string().len().max(3);
     for (position, photo) in photos.iter_mut().enumerate() {
+        if photo.assignment.role == Role::Slate {
+            continue;
+        }
+        if options.naming.sidecars {
+            // Lightroom's convention: `IMG_0001.xmp` beside `IMG_0001.CR2` and `IMG_0001.jpg`.
+            let wanted = Path::new(SIDECAR_FOLDER)
+                .join(&photo.input.relative)
+                .with_extension("xmp");
+            photo.sidecar_path = Some(sidecar_names.allocate(wanted));
+        }
+        let person = photo.assignment.person.as_ref();
+        let folder = options
+            .naming
+            .by_person
+            .then(|| names::person_folder(person));
         let stem = photo
             .input
             .path
@@ -633,13 +814,16 @@ fn assign_output_paths(photos: &mut [PlannedPhoto], options: &RunOptions) {
                     seq_width,
                     date: date.as_deref(),
                     time: time.as_deref(),
+                    event: options.shoot.event.as_deref(),
+                    name: person.map(|person| person.name.as_str()),
+                    person_seq: photo.assignment.person_seq,
+                    columns: person.map(|person| person.extra.as_slice()).unwrap_or(&[]),
                     ext: "jpg",
-                    ..NameValues::default()
                 };
                 let template_override = derivative
                     .template
                     .as_deref()
-                    .and_then(|text| NameTemplate::parse(text).ok());
+                    .and_then(|text| NameTemplate::parse_with_columns(text, &columns).ok());
                 let template = template_override.as_ref().unwrap_or(&options.template);
                 let mut path = template.render(&values);
                 if !template.uses("derivative")
@@ -656,6 +840,9 @@ fn assign_output_paths(photos: &mut [PlannedPhoto], options: &RunOptions) {
                         .map(|e| e.to_string_lossy().into_owned())
                         .unwrap_or_default();
                     path = path.with_file_name(format!("{stem}_{}.{ext}", derivative.name));
+                }
+                if let Some(folder) = &folder {
+                    path = Path::new(folder).join(path);
                 }
                 names.allocate(path)
             })

@@ -2,6 +2,8 @@
 //! (EXIF, XMP, IPTC-IIM), names in several scripts, exiftool's validation, and what
 //! each metadata policy keeps from real camera files in `../shared/corpus`.
 
+mod common;
+
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -562,4 +564,171 @@ fn policies_on_a_canon_dslr_with_serial_numbers() {
         assert!(find_tag(&strip, name).is_none(), "strip drops {name}");
     }
     assert_structure_rewritten(&strip);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through `headshot run`: names from a sheet into every block of every derivative.
+
+/// A shoot of three camera photos named by a `file` sheet with the three script names.
+fn named_shoot(corpus: &Path, dir: &Path) -> (PathBuf, PathBuf) {
+    let shoot = dir.join("shoot");
+    std::fs::create_dir_all(&shoot).expect("shoot folder");
+    for name in ["Nikon_D70.jpg", "Canon_40D.jpg", "DSCN0010.jpg"] {
+        std::fs::copy(corpus.join("exif").join(name), shoot.join(name)).expect("copy");
+    }
+    let sheet = write_file(
+        dir,
+        "names.csv",
+        format!(
+            "file,name,company,tags\nNikon_D70.jpg,{},Acme,speaker;keynote\nCanon_40D.jpg,\"{}\",,\nDSCN0010.jpg,{},Kung Fu Ltd,\n",
+            NAMES[0], NAMES[1], NAMES[2]
+        )
+        .as_bytes(),
+    );
+    (shoot, sheet)
+}
+
+#[test]
+fn run_outputs_carry_the_name_in_xmp_iptc_and_exif() {
+    if !common::tool_available("exiftool", "-ver") {
+        return;
+    }
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (shoot, sheet) = named_shoot(&corpus, dir.path());
+    let out = dir.path().join("out");
+    let (code, manifest) = common::run_shoot(
+        &[&shoot],
+        &out,
+        &[
+            "--names",
+            common::path_arg(&sheet),
+            "--event",
+            "RustConf 2024",
+            "--credit",
+            "Ann Photo",
+            "--copyright",
+            "© 2024 Ann Photo",
+        ],
+    );
+    assert_eq!(code, 0);
+    for (file, name) in [
+        ("Nikon_D70.jpg", NAMES[0]),
+        ("Canon_40D.jpg", NAMES[1]),
+        ("DSCN0010.jpg", NAMES[2]),
+    ] {
+        let record = common::photo(&manifest, file);
+        assert_eq!(record["person"]["name"], name);
+        let caption = format!("{name}, RustConf 2024");
+        let mut keywords = vec![json!(name), json!("RustConf 2024")];
+        if file == "Nikon_D70.jpg" {
+            keywords.extend([json!("speaker"), json!("keynote")]);
+        }
+        for derivative in ["large", "thumb"] {
+            let (path, _, _) = common::output_of(&out, record, derivative);
+            assert_validates(&path);
+            let tags = exiftool_json(&path, &[]);
+            assert_tag(&tags, "XMP-dc:Title", json!(name));
+            assert_tag(&tags, "XMP-dc:Description", json!(caption));
+            assert_tag(&tags, "XMP-dc:Subject", json!(keywords));
+            assert_tag(&tags, "XMP-dc:Creator", json!(["Ann Photo"]));
+            assert_tag(&tags, "XMP-dc:Rights", json!("© 2024 Ann Photo"));
+            assert_tag(&tags, "XMP-iptcExt:PersonInImage", json!([name]));
+            assert_tag(&tags, "XMP-iptcExt:Event", json!("RustConf 2024"));
+            assert_tag(&tags, "IPTC:CodedCharacterSet", json!("\u{1b}%G"));
+            assert_tag(&tags, "IPTC:ObjectName", json!(name));
+            assert_tag(&tags, "IPTC:Caption-Abstract", json!(caption));
+            assert_tag(&tags, "IPTC:Keywords", json!(keywords));
+            assert_tag(&tags, "IPTC:By-line", json!("Ann Photo"));
+            assert_tag(&tags, "IPTC:CopyrightNotice", json!("© 2024 Ann Photo"));
+            assert_tag(&tags, "IFD0:ImageDescription", json!(caption));
+            assert_tag(&tags, "IFD0:Artist", json!("Ann Photo"));
+            assert_tag(&tags, "IFD0:Copyright", json!("© 2024 Ann Photo"));
+            assert_tag(&tags, "IFD0:Orientation", json!(1));
+            // Capture time and camera survive the default privacy policy.
+            assert!(tags.contains_key("ExifIFD:DateTimeOriginal"), "{tags:#?}");
+            assert!(tags.contains_key("IFD0:Make"), "{tags:#?}");
+        }
+    }
+}
+
+/// An "original" that already names someone else, with a face region, caption and artist.
+fn original_naming_someone_else() -> Vec<u8> {
+    let mut meta = OutputMetadata::new(320, 240);
+    meta.title = Some("Old Title".into());
+    meta.caption = Some("Old Caption".into());
+    meta.creator = Some("Old Artist".into());
+    meta.persons_in_image = vec!["Old Person".into()];
+    meta.keywords = vec!["Old Person".into()];
+    meta.capture_time = Some(CaptureTime::new("2024:05:17 14:03:22", None, None).expect("valid"));
+    meta.face_regions = vec![FaceRegion::from_pixel_box(
+        Some("Old Person".into()),
+        [100.0, 50.0, 80.0, 100.0],
+        meta.pixel_size,
+    )
+    .expect("inside")];
+    let segments = jpeg_segments(&meta, None, MetadataPolicy::Keep).expect("segments");
+    encode_jpeg(meta.pixel_size, &segments)
+}
+
+#[test]
+fn people_and_regions_of_the_original_never_reach_the_outputs() {
+    if !common::tool_available("exiftool", "-ver") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shoot = dir.path().join("shoot");
+    std::fs::create_dir_all(&shoot).expect("shoot folder");
+    write_file(&shoot, "IMG_0001.jpg", &original_naming_someone_else());
+    let source_tags = exiftool_json(&shoot.join("IMG_0001.jpg"), &[]);
+    assert_tag(
+        &source_tags,
+        "XMP-iptcExt:PersonInImage",
+        json!(["Old Person"]),
+    );
+    assert!(has_group(&source_tags, "XMP-mwg-rs"), "fixture has regions");
+    let sheet = write_file(
+        dir.path(),
+        "names.csv",
+        "file,name\nIMG_0001.jpg,Seán O'Brien\n".as_bytes(),
+    );
+
+    for (policy, with_names) in [
+        ("privacy", true),
+        ("privacy", false),
+        ("keep", true),
+        ("strip", true),
+    ] {
+        let out = dir.path().join(format!("out-{policy}-{with_names}"));
+        let mut extra = vec!["--metadata", policy];
+        if with_names {
+            extra.extend(["--names", common::path_arg(&sheet)]);
+        }
+        let (code, manifest) = common::run_shoot(&[&shoot], &out, &extra);
+        assert_eq!(code, 0);
+        let (path, _, _) =
+            common::output_of(&out, common::photo(&manifest, "IMG_0001.jpg"), "large");
+        let tags = exiftool_json(&path, &[]);
+        let context = format!("{policy}, names {with_names}: {tags:#?}");
+        let text = serde_json::to_string(&tags).expect("JSON");
+        assert!(!text.contains("Old Person"), "{context}");
+        assert!(!text.contains("Old Title"), "{context}");
+        assert!(!has_group(&tags, "XMP-mwg-rs"), "{context}");
+        if with_names {
+            assert_tag(&tags, "XMP-iptcExt:PersonInImage", json!([NAMES[1]]));
+            assert_tag(&tags, "IPTC:ObjectName", json!(NAMES[1]));
+        } else {
+            assert!(find_tag(&tags, "PersonInImage").is_none(), "{context}");
+        }
+        if policy == "privacy" {
+            // The original's caption and artist are person data this run did not set.
+            assert!(
+                !text.contains("Old Caption") && !text.contains("Old Artist"),
+                "{context}"
+            );
+            assert!(tags.contains_key("ExifIFD:DateTimeOriginal"), "{context}");
+        }
+    }
 }

@@ -235,6 +235,71 @@ impl FaceRegion {
     }
 }
 
+/// The window a derivative was cut from, as the crop stage plans it: `[x, y, width, height]`
+/// in upright source pixels of a frame turned `rotation_degrees` (clockwise) about the centre
+/// of the `upright_size` photo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CropWindow {
+    pub rect: [f64; 4],
+    pub rotation_degrees: f64,
+    pub upright_size: (u32, u32),
+}
+
+impl CropWindow {
+    /// The whole photo, unturned (for a sidecar beside the original).
+    pub fn whole(upright_size: (u32, u32)) -> Self {
+        Self {
+            rect: [
+                0.0,
+                0.0,
+                f64::from(upright_size.0),
+                f64::from(upright_size.1),
+            ],
+            rotation_degrees: 0.0,
+            upright_size,
+        }
+    }
+}
+
+impl FaceRegion {
+    /// Region of a face found at `face_box` (`[left, top, width, height]` in upright source
+    /// pixels) in a derivative cut from `window` and scaled to `output`. The box's centre
+    /// follows the crop's turn; its size is kept (the turns are a few degrees). `None` when
+    /// the face is not in the derivative.
+    pub fn from_source_box(
+        name: Option<String>,
+        face_box: [f64; 4],
+        window: &CropWindow,
+        output: PixelSize,
+    ) -> Option<Self> {
+        let [left, top, width, height] = face_box;
+        let [window_x, window_y, window_width, window_height] = window.rect;
+        if window_width <= 0.0 || window_height <= 0.0 {
+            return None;
+        }
+        let (centre_x, centre_y) = (
+            f64::from(window.upright_size.0) / 2.0,
+            f64::from(window.upright_size.1) / 2.0,
+        );
+        let (sin, cos) = window.rotation_degrees.to_radians().sin_cos();
+        let (dx, dy) = (left + width / 2.0 - centre_x, top + height / 2.0 - centre_y);
+        let turned = (
+            centre_x + dx * cos - dy * sin,
+            centre_y + dx * sin + dy * cos,
+        );
+        let scale_x = f64::from(output.width) / window_width;
+        let scale_y = f64::from(output.height) / window_height;
+        let (output_width, output_height) = (width * scale_x, height * scale_y);
+        let output_box = [
+            (turned.0 - window_x) * scale_x - output_width / 2.0,
+            (turned.1 - window_y) * scale_y - output_height / 2.0,
+            output_width,
+            output_height,
+        ];
+        Self::from_pixel_box(name, output_box, output)
+    }
+}
+
 /// What this run sets for one derivative. Text is plain UTF-8; escaping and
 /// per-format limits are handled here.
 #[derive(Debug, Clone, PartialEq)]
@@ -460,6 +525,71 @@ mod tests {
         assert_eq!(region.center_y, 0.35);
         assert_eq!(region.width, 0.5);
         assert_eq!(region.height, 0.5);
+    }
+
+    #[test]
+    fn source_face_maps_through_crop_and_scale() {
+        // A 4000x3000 photo cut to the window (1000, 500, 2000x2500) and scaled to 800x1000.
+        let window = CropWindow {
+            rect: [1000.0, 500.0, 2000.0, 2500.0],
+            rotation_degrees: 0.0,
+            upright_size: (4000, 3000),
+        };
+        let output = PixelSize {
+            width: 800,
+            height: 1000,
+        };
+        // Face at (1500, 1000), 1000x500 source px: in the derivative (200, 200), 400x200.
+        let region = FaceRegion::from_source_box(
+            Some("Seán O'Brien".into()),
+            [1500.0, 1000.0, 1000.0, 500.0],
+            &window,
+            output,
+        )
+        .expect("inside");
+        assert_eq!(region.name.as_deref(), Some("Seán O'Brien"));
+        assert!((region.center_x - 0.5).abs() < 1e-12, "{region:?}");
+        assert!((region.center_y - 0.3).abs() < 1e-12, "{region:?}");
+        assert!((region.width - 0.5).abs() < 1e-12);
+        assert!((region.height - 0.2).abs() < 1e-12);
+        // A face left of the window is not in the derivative.
+        assert!(
+            FaceRegion::from_source_box(None, [100.0, 1000.0, 500.0, 500.0], &window, output)
+                .is_none()
+        );
+        // The whole photo, unscaled: the box is just normalised.
+        let whole = FaceRegion::from_source_box(
+            None,
+            [1000.0, 750.0, 2000.0, 1500.0],
+            &CropWindow::whole((4000, 3000)),
+            PixelSize {
+                width: 4000,
+                height: 3000,
+            },
+        )
+        .expect("inside");
+        assert_eq!((whole.center_x, whole.center_y), (0.5, 0.5));
+        // A 90° turn about the photo's centre moves a face right of centre to below it.
+        let turned = CropWindow {
+            rect: [0.0, 0.0, 4000.0, 3000.0],
+            rotation_degrees: 90.0,
+            upright_size: (4000, 3000),
+        };
+        let moved = FaceRegion::from_source_box(
+            None,
+            [2900.0, 1400.0, 200.0, 200.0],
+            &turned,
+            PixelSize {
+                width: 4000,
+                height: 3000,
+            },
+        )
+        .expect("inside");
+        assert!((moved.center_x - 0.5).abs() < 1e-9, "{moved:?}");
+        assert!(
+            (moved.center_y - (2500.0 / 3000.0)).abs() < 1e-9,
+            "{moved:?}"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! capture order; [`read_slate`] reads one photo's QR code; [`render_cards`] prints the slates.
 
 pub mod cards;
+pub mod plan;
 pub mod sheet;
 pub mod slates;
 
@@ -28,6 +29,10 @@ use serde::{Serialize, Serializer};
 use crate::exif_info::CaptureTime;
 
 pub use cards::{render_card, render_cards, Card, CardError, CardSet};
+pub use plan::{
+    assign_shoot, keywords, person_folder, read_slate_file, CaptionTemplate, NamesFrom,
+    NamingConfig, NamingSettings, ShootPhoto, DEFAULT_CAPTION, UNNAMED_FOLDER,
+};
 pub use sheet::{
     parse_gap, parse_sheet_time, ClockOffset, EntryKey, Layout, NameSheet, Person, Roster,
     RosterEntry, SheetEntry, SheetError, SheetTime, TimeSpanError,
@@ -181,6 +186,19 @@ pub struct PhotoAssignment {
     /// Why a portrait has no person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unnamed: Option<Unnamed>,
+}
+
+/// A portrait nobody has named yet: what a photo is before (or without) assignment.
+impl Default for PhotoAssignment {
+    fn default() -> Self {
+        Self {
+            role: Role::Portrait,
+            person: None,
+            assigned_by: None,
+            person_seq: None,
+            unnamed: None,
+        }
+    }
 }
 
 /// Where a name was given: a sheet or roster row, or a slate.
@@ -350,16 +368,7 @@ struct Outcome {
 impl Outcome {
     fn new(count: usize) -> Self {
         Self {
-            photos: vec![
-                PhotoAssignment {
-                    role: Role::Portrait,
-                    person: None,
-                    assigned_by: None,
-                    person_seq: None,
-                    unnamed: None,
-                };
-                count
-            ],
+            photos: vec![PhotoAssignment::default(); count],
             review: Review::default(),
             known_names: Vec::new(),
         }

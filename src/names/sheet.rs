@@ -131,6 +131,8 @@ pub struct SheetEntry {
 pub struct NameSheet {
     pub path: PathBuf,
     pub layout: Layout,
+    /// Header columns as written (for checking caption tokens).
+    pub columns: Vec<String>,
     /// Rows in sheet order.
     pub entries: Vec<SheetEntry>,
 }
@@ -148,6 +150,8 @@ pub struct RosterEntry {
 #[derive(Debug, Clone)]
 pub struct Roster {
     pub path: PathBuf,
+    /// Header columns as written.
+    pub columns: Vec<String>,
     pub entries: Vec<RosterEntry>,
 }
 
@@ -373,6 +377,7 @@ impl NameSheet {
         Ok(Self {
             path: path.to_path_buf(),
             layout,
+            columns: table.header.clone(),
             entries,
         })
     }
@@ -429,6 +434,7 @@ impl Roster {
         }
         Ok(Self {
             path: path.to_path_buf(),
+            columns: table.header.clone(),
             entries,
         })
     }

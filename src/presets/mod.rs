@@ -364,6 +364,18 @@ pub struct ShootFile {
     pub tone: Option<String>,
     pub export: Option<String>,
     pub template: Option<String>,
+    /// Names sheet (relative to the shoot file).
+    pub names: Option<String>,
+    /// Roster for QR slates (relative to the shoot file).
+    pub roster: Option<String>,
+    /// QR slates name the frames after them.
+    pub slates: Option<bool>,
+    /// `±HH:MM:SS` added to camera times for a `time` sheet.
+    pub clock_offset: Option<String>,
+    /// Longest time after a `time` entry a photo still belongs to it, e.g. `5m`.
+    pub max_gap: Option<String>,
+    /// Caption template, e.g. `{name}, {event}`.
+    pub caption: Option<String>,
 }
 
 impl ShootFile {
