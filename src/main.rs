@@ -15,6 +15,7 @@ use headshot::names::{NamingConfig, NamingSettings, Review, Roster};
 use headshot::naming::{NameTemplate, DEFAULT_TEMPLATE};
 use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
 use headshot::presets::{PresetKind, Registry, ShootFile};
+use headshot::rerun::RerunPolicy;
 use headshot::{decode, face_overlay, inspect, pipeline};
 use std::sync::Arc;
 
@@ -157,6 +158,9 @@ struct RunArgs {
     /// Copyright notice (XMP dc:rights, IPTC Copyright, EXIF Copyright).
     #[arg(long)]
     copyright: Option<String>,
+    /// Redo every photo, even those whose outputs are current from an earlier run.
+    #[arg(long)]
+    force: bool,
     /// Source metadata carried into outputs: privacy drops GPS, serial numbers and maker notes.
     #[arg(long, value_enum, default_value_t = PolicyArg::Privacy)]
     metadata: PolicyArg,
@@ -539,6 +543,11 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
         },
         metadata_policy: args.metadata.into(),
         detect_faces: args.faces,
+        rerun: if args.force {
+            RerunPolicy::RedoAll
+        } else {
+            RerunPolicy::SkipCurrent
+        },
         naming,
     };
     let job = Job::plan(options)?;
@@ -593,6 +602,12 @@ fn print_summary(report: &RunReport, job: &Job) {
         .count();
     if warned > 0 {
         println!("{warned} photos have warnings (see manifest.json)");
+    }
+    if !summary.removed_outputs.is_empty() {
+        println!(
+            "{} outputs of earlier runs removed (source gone, failed or renamed; see manifest.json)",
+            summary.removed_outputs.len()
+        );
     }
     if !summary.ignored_files.is_empty() {
         println!(

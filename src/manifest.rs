@@ -1,6 +1,7 @@
-//! The run's record: `manifest.json`, one entry per input photo, versioned for uploaders and scripts.
+//! The run's record: `manifest.json`, one entry per input photo, versioned for uploaders and scripts,
+//! and `manifest.csv`, one row per output file, for uploaders and spreadsheets.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::discover::ImageFormat;
 use crate::error::Stage;
@@ -28,7 +29,7 @@ pub struct Exposure {
 }
 
 /// One file written for a photo.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputRecord {
     pub derivative: String,
     /// Relative to the output folder, with `/` separators.
@@ -41,7 +42,7 @@ pub struct OutputRecord {
 }
 
 /// A crop rectangle in upright source pixels (with the rotation applied before cutting).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CropRecord {
     pub x: i64,
     pub y: i64,
@@ -101,11 +102,29 @@ pub struct PhotoRecord {
     pub faces: Vec<FaceRecord>,
     /// Exposure change (EV) the tone preset's `face_exposure` gave this photo.
     pub face_exposure_ev: Option<f32>,
+    /// The title written into the outputs (XMP dc:title); `null` when unnamed.
+    pub title: Option<String>,
+    /// The caption written into the outputs (XMP dc:description).
+    pub caption: Option<String>,
+    /// The keywords written into the outputs (XMP dc:subject).
+    pub keywords: Vec<String>,
     pub outputs: Vec<OutputRecord>,
+    /// XXH3-64 of the source bytes read this run (for the re-run state; not in the manifest).
+    #[serde(skip)]
+    pub source_xxh3: Option<u64>,
+}
+
+impl PhotoRecord {
+    /// The title for uploaders: the record's own, else the person's name.
+    pub fn display_title(&self) -> Option<&str> {
+        self.title
+            .as_deref()
+            .or(self.person.as_ref().map(|person| person.name.as_str()))
+    }
 }
 
 /// One detected face, in upright source pixels.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaceRecord {
     /// `[x, y, width, height]`.
     #[serde(rename = "box")]
@@ -138,12 +157,26 @@ pub struct Summary {
     pub photos: usize,
     pub ok: usize,
     pub failed: usize,
+    /// Photos whose outputs were all current, so this run left them alone.
     pub skipped: usize,
+    /// Outputs written by this run (skipped photos' outputs are not counted).
     pub outputs_written: usize,
+    /// Outputs of an earlier run deleted by this one: their source is gone, failed, or names changed.
+    pub removed_outputs: Vec<RemovedOutput>,
     /// Photos whose `needs_review` is set.
     pub needs_review: usize,
     /// Files passed over in input folders (raw files, non-images), with the reason.
     pub ignored_files: Vec<IgnoredFile>,
+}
+
+/// An earlier run's output that this run deleted, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemovedOutput {
+    /// Relative to the output folder, with `/` separators.
+    pub path: String,
+    /// The source it was made from.
+    pub source: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -212,9 +245,187 @@ pub struct Manifest {
     pub photos: Vec<PhotoRecord>,
 }
 
+/// `manifest.csv` columns, in order.
+pub const CSV_COLUMNS: [&str; 11] = [
+    "source",
+    "person",
+    "title",
+    "caption",
+    "keywords",
+    "derivative",
+    "path",
+    "width",
+    "height",
+    "bytes",
+    "needs_review",
+];
+
+/// Joins a photo's keywords in one `manifest.csv` cell.
+pub const CSV_KEYWORD_SEPARATOR: &str = "; ";
+
 impl Manifest {
     pub fn to_json(&self) -> String {
         // Serialising plain owned data cannot fail.
         serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// `manifest.csv`: a header, then one row per output file (failed photos have none), in
+    /// manifest order; RFC 4180 quoting, CRLF line ends, UTF-8.
+    pub fn to_csv(&self) -> String {
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        // Writing into a Vec cannot fail.
+        let _ = writer.write_record(CSV_COLUMNS);
+        for photo in &self.photos {
+            let person = photo.person.as_ref().map(|p| p.name.as_str());
+            let keywords = photo.keywords.join(CSV_KEYWORD_SEPARATOR);
+            for output in &photo.outputs {
+                let _ = writer.write_record([
+                    photo.source.as_str(),
+                    person.unwrap_or_default(),
+                    photo.display_title().unwrap_or_default(),
+                    photo.caption.as_deref().unwrap_or_default(),
+                    &keywords,
+                    &output.derivative,
+                    &output.path,
+                    &output.width.to_string(),
+                    &output.height.to_string(),
+                    &output.bytes.to_string(),
+                    photo.needs_review.as_deref().unwrap_or_default(),
+                ]);
+            }
+        }
+        let bytes = writer.into_inner().unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::Person;
+
+    fn photo(source: &str, person: Option<&str>, outputs: &[(&str, &str, u64)]) -> PhotoRecord {
+        PhotoRecord {
+            source: source.to_string(),
+            status: Status::Ok,
+            error: None,
+            error_stage: None,
+            warnings: Vec::new(),
+            format: Some(ImageFormat::Jpeg),
+            width: Some(600),
+            height: Some(400),
+            orientation: 1,
+            capture_time: None,
+            camera: None,
+            lens: None,
+            exposure: Exposure::default(),
+            presets: PresetsUsed {
+                crop: "original".into(),
+                tone: "neutral".into(),
+                export: "web".into(),
+            },
+            crop: None,
+            needs_review: None,
+            role: Role::Portrait,
+            person: person.map(Person::named),
+            assigned_by: None,
+            person_seq: None,
+            faces: Vec::new(),
+            face_exposure_ev: None,
+            title: None,
+            caption: None,
+            keywords: Vec::new(),
+            outputs: outputs
+                .iter()
+                .map(|(derivative, path, bytes)| OutputRecord {
+                    derivative: derivative.to_string(),
+                    path: path.to_string(),
+                    width: 300,
+                    height: 200,
+                    bytes: *bytes,
+                    crop: CropRecord {
+                        x: 0,
+                        y: 0,
+                        width: 600,
+                        height: 400,
+                        rotation_degrees: 0.0,
+                        anchor: "center".into(),
+                    },
+                })
+                .collect(),
+            source_xxh3: None,
+        }
+    }
+
+    fn manifest(photos: Vec<PhotoRecord>) -> Manifest {
+        Manifest {
+            schema: "headshot-manifest",
+            version: MANIFEST_VERSION,
+            generator: "headshot test".into(),
+            settings: Settings {
+                crop: "original".into(),
+                tone: "neutral".into(),
+                export: "web".into(),
+                template: "{stem}_{derivative}.{ext}".into(),
+                derivatives: vec!["large".into(), "thumb".into()],
+            },
+            summary: Summary::default(),
+            timing: Timing::default(),
+            review: None,
+            photos,
+        }
+    }
+
+    #[test]
+    fn csv_has_one_row_per_output_and_quotes_what_needs_it() {
+        let mut named = photo(
+            "shoot/a.jpg",
+            Some("O'Brien, \"Dana\""),
+            &[("large", "a_large.jpg", 1000), ("thumb", "a_thumb.jpg", 90)],
+        );
+        named.caption = Some("Line one\nline two".into());
+        named.keywords = vec!["RustConf".into(), "speaker".into()];
+        named.needs_review = Some("no face found".into());
+        let mut failed = photo("shoot/broken.jpg", None, &[]);
+        failed.status = Status::Failed;
+        let unnamed = photo("shoot/b é.jpg", None, &[("large", "b é_large.jpg", 5)]);
+        let csv_text = manifest(vec![named, failed, unnamed]).to_csv();
+
+        let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+        let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(headers, CSV_COLUMNS);
+        let rows: Vec<csv::StringRecord> = reader.records().map(|row| row.unwrap()).collect();
+        assert_eq!(
+            rows.len(),
+            3,
+            "two outputs + one output; the failed photo has none"
+        );
+        assert_eq!(&rows[0][1], "O'Brien, \"Dana\"");
+        assert_eq!(
+            &rows[0][2], "O'Brien, \"Dana\"",
+            "title defaults to the name"
+        );
+        assert_eq!(&rows[0][3], "Line one\nline two");
+        assert_eq!(&rows[0][4], "RustConf; speaker");
+        assert_eq!(&rows[1][6], "a_thumb.jpg");
+        assert_eq!(&rows[1][9], "90");
+        assert_eq!(&rows[0][10], "no face found");
+        assert_eq!(&rows[2][0], "shoot/b é.jpg");
+        assert_eq!(&rows[2][1], "");
+        // RFC 4180: quotes doubled inside a quoted field, CRLF between records.
+        assert!(csv_text.contains("\"O'Brien, \"\"Dana\"\"\""));
+        assert!(csv_text.starts_with("source,person,title,"));
+        assert_eq!(csv_text.matches("\r\n").count(), 4);
+    }
+
+    #[test]
+    fn a_records_own_title_wins_over_the_name() {
+        let mut record = photo("a.jpg", Some("Ada"), &[]);
+        assert_eq!(record.display_title(), Some("Ada"));
+        record.title = Some("Ada Lovelace, keynote".into());
+        assert_eq!(record.display_title(), Some("Ada Lovelace, keynote"));
+        assert_eq!(photo("b.jpg", None, &[]).display_title(), None);
     }
 }

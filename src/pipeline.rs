@@ -20,6 +20,7 @@ use crate::encode;
 use crate::error::{ConfigError, PhotoError, PhotoFailure, Stage};
 use crate::exif_info::{self, ExifInfo};
 use crate::faces::{Face, FaceDetector};
+use crate::gallery;
 use crate::manifest::{
     CropRecord, Exposure, FaceRecord, IgnoredFile, Manifest, OutputRecord, PhotoRecord,
     PresetsUsed, Settings, StageSeconds, Status, Summary, Timing, MANIFEST_VERSION,
@@ -30,6 +31,7 @@ use crate::naming::{NameAllocator, NameTemplate, NameValues};
 use crate::orient;
 use crate::output;
 use crate::presets::{DerivativeSpec, ExportPreset, NamedTone};
+use crate::rerun::{self, RerunPolicy, RerunState, Verdict};
 use crate::resize::{self, SourceBox};
 
 /// Validated settings for a run; building one checks everything a user can get wrong.
@@ -55,6 +57,8 @@ pub struct RunOptions {
     pub metadata_policy: MetadataPolicy,
     /// Detect faces even when no crop in use needs them (`--faces`), to record them.
     pub detect_faces: bool,
+    /// Skip photos whose outputs are still current, or redo all (`--force`).
+    pub rerun: RerunPolicy,
     /// Who is in which photo (sheet or slates), captions, `--by-person`, `--sidecars`.
     pub naming: NamingConfig,
 }
@@ -184,6 +188,16 @@ impl Job {
             source,
         })?;
         output::remove_stale_temp_files(&self.options.output_dir);
+        let state_error = |source| ConfigError::Io {
+            path: self.options.output_dir.join(rerun::STATE_FILE),
+            source,
+        };
+        let rerun = RerunState::open(
+            &self.options.output_dir,
+            self.options.rerun,
+            rerun::run_settings_hash(&self.options),
+        )
+        .map_err(state_error)?;
         let jobs = self
             .options
             .jobs
@@ -197,7 +211,7 @@ impl Job {
             self.photos
                 .par_iter()
                 .map(|photo| {
-                    let outcome = self.process_guarded(photo);
+                    let outcome = self.process_guarded(photo, &rerun);
                     on_photo_done(&outcome.0);
                     outcome
                 })
@@ -206,6 +220,7 @@ impl Job {
         let (records, failures): (Vec<PhotoRecord>, Vec<Option<PhotoFailure>>) =
             outcomes.into_iter().unzip();
         let failures: Vec<PhotoFailure> = failures.into_iter().flatten().collect();
+        let removed_outputs = rerun.finish(&self.photos).map_err(state_error)?;
         let wall_seconds = started.elapsed().as_secs_f64();
         let summary = Summary {
             photos: records.len(),
@@ -218,7 +233,12 @@ impl Job {
                 .iter()
                 .filter(|r| r.status == Status::Skipped)
                 .count(),
-            outputs_written: records.iter().map(|r| r.outputs.len()).sum(),
+            outputs_written: records
+                .iter()
+                .filter(|r| r.status == Status::Ok)
+                .map(|r| r.outputs.len())
+                .sum(),
+            removed_outputs,
             needs_review: records.iter().filter(|r| r.needs_review.is_some()).count(),
             ignored_files: self
                 .ignored
@@ -263,11 +283,37 @@ impl Job {
                 source,
             },
         )?;
+        let csv_path = self.options.output_dir.join("manifest.csv");
+        output::write_atomically(&csv_path, manifest.to_csv().as_bytes()).map_err(|source| {
+            ConfigError::Io {
+                path: csv_path.clone(),
+                source,
+            }
+        })?;
+        gallery::write_index(&manifest, &self.options.output_dir).map_err(|source| {
+            ConfigError::Io {
+                path: self.options.output_dir.join(gallery::INDEX_FILE),
+                source,
+            }
+        })?;
         Ok(RunReport { manifest, failures })
     }
 
-    fn process_guarded(&self, photo: &PlannedPhoto) -> (PhotoRecord, Option<PhotoFailure>) {
+    fn process_guarded(
+        &self,
+        photo: &PlannedPhoto,
+        rerun: &RerunState,
+    ) -> (PhotoRecord, Option<PhotoFailure>) {
         let mut record = base_record(photo, &self.options);
+        let settings = rerun::photo_settings_hash(rerun.run_settings(), photo);
+        let stamp = match rerun.check(photo, settings) {
+            Verdict::Current { entry, refreshed } => {
+                entry.facts.apply_to(&mut record);
+                rerun.photo_current(entry, refreshed);
+                return (record, None);
+            }
+            Verdict::Redo { stamp } => stamp,
+        };
         IN_PHOTO.with(|flag| flag.set(true));
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.process(photo, &mut record)
@@ -295,6 +341,7 @@ impl Job {
                 let _ = fs::remove_file(self.options.output_dir.join(&output.path));
             }
         }
+        rerun.photo_done(photo, stamp, settings, &record);
         (record, failure)
     }
 
@@ -316,6 +363,7 @@ impl Job {
         if bytes.is_empty() {
             return Err((Stage::Read, PhotoError::Empty));
         }
+        record.source_xxh3 = Some(xxhash_rust::xxh3::xxh3_64(&bytes));
         let format = photo
             .input
             .format
@@ -369,8 +417,10 @@ impl Job {
             || self.options.tone.compiled.face_exposure().is_some()
             || plans.iter().any(|plan| plan.crop_preset.uses_faces());
         // A fallback anchor only comes into play after a face anchor, which needs faces anyway.
-        let needs_preview =
-            needs_faces || plans.iter().any(|plan| plan.crop_preset.anchor != Anchor::Center);
+        let needs_preview = needs_faces
+            || plans
+                .iter()
+                .any(|plan| plan.crop_preset.anchor != Anchor::Center);
         let preview = if needs_preview {
             let (width, height) =
                 resize::fit_long_edge(working.width(), working.height(), PREVIEW_LONG_EDGE);
@@ -695,6 +745,22 @@ fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
         person_seq: photo.assignment.person_seq,
         faces: Vec::new(),
         face_exposure_ev: None,
+        // The same title, caption and keywords `output_metadata` writes into the files.
+        title: photo
+            .assignment
+            .person
+            .as_ref()
+            .map(|person| person.name.clone()),
+        caption: options.naming.caption.as_ref().and_then(|caption| {
+            caption.render(
+                photo.assignment.person.as_ref(),
+                options.shoot.event.as_deref(),
+            )
+        }),
+        keywords: names::keywords(
+            photo.assignment.person.as_ref(),
+            options.shoot.event.as_deref(),
+        ),
         exposure: Exposure {
             exposure_time: exif.exposure_time.clone(),
             f_number: exif.f_number,
@@ -702,6 +768,7 @@ fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
             focal_length: exif.focal_length,
         },
         outputs: Vec::new(),
+        source_xxh3: None,
     }
 }
 
