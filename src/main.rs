@@ -603,6 +603,14 @@ fn print_summary(report: &RunReport, job: &Job) {
     if warned > 0 {
         println!("{warned} photos have warnings (see manifest.json)");
     }
+    if summary.needs_review > 0 {
+        println!("{} photos need review:", summary.needs_review);
+        for photo in &report.manifest.photos {
+            if let Some(reason) = &photo.needs_review {
+                println!("  {}: {reason}", photo.source);
+            }
+        }
+    }
     if !summary.removed_outputs.is_empty() {
         println!(
             "{} outputs of earlier runs removed (source gone, failed or renamed; see manifest.json)",
