@@ -1,12 +1,13 @@
 //! Face detection over the shared photo corpus, checked against hand-noted boxes
 //! in `tests/data/faces_boxes.toml`.
 //!
-//! The corpus lives outside the repository (`../shared/corpus` from the crate
-//! root, or `HEADSHOT_CORPUS`); without it the tests print "SKIPPED" and pass,
-//! unless `HEADSHOT_REQUIRE_CORPUS=1`.
+//! The corpus lives outside the repository (`../shared/corpus`); without it the
+//! tests print "SKIPPED" and pass, unless `HEADSHOT_REQUIRE_CORPUS=1` (see `common`).
+
+mod common;
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -52,21 +53,6 @@ fn notes() -> Notes {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/faces_boxes.toml");
     let text = std::fs::read_to_string(&path).expect("tests/data/faces_boxes.toml is readable");
     toml::from_str(&text).expect("tests/data/faces_boxes.toml parses")
-}
-
-/// The corpus folder, or `None` (after saying so) when it is absent and not required.
-fn corpus() -> Option<PathBuf> {
-    let path = std::env::var_os("HEADSHOT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if path.is_dir() {
-        return Some(path);
-    }
-    if std::env::var("HEADSHOT_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!("HEADSHOT_REQUIRE_CORPUS=1 but {} not found", path.display());
-    }
-    println!("SKIPPED: ../shared/corpus not found");
-    None
 }
 
 fn detector() -> &'static FaceDetector {
@@ -185,7 +171,9 @@ fn photos(kind: Kind) -> Vec<NotedPhoto> {
 
 #[test]
 fn every_portrait_yields_exactly_its_one_face() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let mut failures = Vec::new();
     for photo in photos(Kind::Portrait) {
         let upright = load_upright(&corpus.join(&photo.file));
@@ -216,7 +204,9 @@ fn every_portrait_yields_exactly_its_one_face() {
 
 #[test]
 fn group_photos_find_most_noted_faces() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let mut failures = Vec::new();
     for photo in photos(Kind::Group) {
         let upright = load_upright(&corpus.join(&photo.file));
@@ -249,7 +239,9 @@ fn group_photos_find_most_noted_faces() {
 
 #[test]
 fn face_free_photos_yield_nothing() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let mut failures = Vec::new();
     for photo in photos(Kind::NoFace) {
         let upright = load_upright(&corpus.join(&photo.file));
@@ -269,7 +261,9 @@ fn face_free_photos_yield_nothing() {
 
 #[test]
 fn hopper_is_found_in_all_eight_orientations() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let hopper = notes().hopper;
     for orientation in 1..=8 {
         let file = hopper.files.replace("{}", &orientation.to_string());
@@ -345,7 +339,9 @@ fn time_detection(detector: &FaceDetector, image: &RgbImage) -> (f64, Vec<Face>)
 #[test]
 #[ignore]
 fn survey() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let started = Instant::now();
     drop(FaceDetector::new().expect("models load"));
     println!(
@@ -400,7 +396,9 @@ const FACE_HEIGHT_TOLERANCE: f32 = 0.15;
 
 #[test]
 fn face_crops_put_the_eyes_and_face_size_where_the_preset_says() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let shoot = tempfile::tempdir().expect("temp dir");
     let portraits = photos(Kind::Portrait);
     for photo in &portraits {
