@@ -184,11 +184,14 @@ fn hex(value: u64) -> String {
 /// Hash of the settings shared by every photo of a run: the code version and the validated
 /// options (resolved presets, template, metadata policy, shoot info, and whatever is added
 /// there later) by their `Debug` text, less what does not shape an output (inputs, output
-/// folder, workers, this policy). The compiled tone hides its tables from `Debug`, so it is
-/// identified by what it does to a probe image.
+/// folder, workers, this policy). The names sheet or roster is left out too: what it gives each
+/// photo is in that photo's own hash, so editing one row redoes only the photos it changes. The
+/// compiled tone hides its tables from `Debug`, so it is identified by what it does to a probe
+/// image.
 pub fn run_settings_hash(options: &RunOptions) -> u64 {
     let mut shaping = options.clone();
     shaping.inputs.clear();
+    shaping.naming.source = None;
     shaping.output_dir = PathBuf::new();
     shaping.jobs = None;
     shaping.rerun = RerunPolicy::default();
@@ -218,10 +221,12 @@ fn tone_probe(tone: &CompiledTone) -> u64 {
 }
 
 /// Hash of everything planned for one photo (output paths, names, EXIF facts...), on top of the
-/// run's settings. The source path is left out: it is the key, and may be given relatively.
+/// run's settings. The source path is left out: it is the key, and may be given relatively. So is
+/// the sheet line that named the photo: a row inserted above moves it without changing the output.
 pub fn photo_settings_hash(run_settings: u64, photo: &PlannedPhoto) -> u64 {
     let mut planned = photo.clone();
     planned.input.path = PathBuf::new();
+    planned.assignment.assigned_by = None;
     xxh3_64(format!("{run_settings:016x}\n{planned:?}").as_bytes())
 }
 

@@ -171,6 +171,49 @@ fn reruns_skip_what_is_current_and_redo_what_changed() {
 }
 
 #[test]
+fn editing_one_row_of_the_names_sheet_redoes_only_that_photo() {
+    let Some(corpus) = corpus() else { return };
+    let shoot = tempfile::tempdir().unwrap();
+    copy_photos(
+        &corpus,
+        shoot.path(),
+        &[
+            "faces/obama.jpg",
+            "exif/Canon_40D.jpg",
+            "exif/Nikon_D70.jpg",
+        ],
+        "",
+    );
+    let sheets = tempfile::tempdir().unwrap();
+    let sheet = sheets.path().join("names.csv");
+    fs::write(
+        &sheet,
+        "file,name\nobama.jpg,Barack Obama\nCanon_40D.jpg,Ann Lee\nNikon_D70.jpg,Bob Ray\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let names = ["--names", path_arg(&sheet)];
+    let (code, first) = run_shoot(&[shoot.path()], out.path(), &names);
+    assert_eq!(code, 0);
+    assert_eq!(statuses(&first), (3, 0, 0));
+
+    // One name corrected, and the rows reordered so every line number moves.
+    fs::write(
+        &sheet,
+        "file,name\nNikon_D70.jpg,Bobby Ray\nCanon_40D.jpg,Ann Lee\nobama.jpg,Barack Obama\n",
+    )
+    .unwrap();
+    let (code, second) = run_shoot(&[shoot.path()], out.path(), &names);
+    assert_eq!(code, 0);
+    assert_eq!(statuses(&second), (1, 2, 0));
+    assert_eq!(photo(&second, "Nikon_D70.jpg")["status"], "ok");
+    assert_eq!(photo(&second, "Nikon_D70.jpg")["title"], "Bobby Ray");
+    assert_eq!(photo(&second, "obama.jpg")["status"], "skipped");
+    // The manifest tells where each name comes from now, skipped or not.
+    assert_eq!(photo(&second, "obama.jpg")["assigned_by"]["line"], 4);
+}
+
+#[test]
 fn a_killed_run_leaves_whole_files_and_the_next_run_finishes_without_redoing_them() {
     let Some(corpus) = corpus() else { return };
     let shoot = tempfile::tempdir().unwrap();
