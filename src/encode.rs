@@ -1,9 +1,47 @@
-//! Encodes derivatives as JPEG with mozjpeg (libjpeg-turbo's speed by default, trellis when asked).
+//! Encodes derivatives: JPEG with mozjpeg (libjpeg-turbo's speed by default, trellis when
+//! asked), lossy WebP with libwebp, AVIF with rav1e (ravif); each with the run's metadata and
+//! colour profile as far as the format carries them, and, under a byte budget, at the highest
+//! quality that fits.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use mozjpeg::{ColorSpace, Compress, Marker};
 use serde::{Deserialize, Serialize};
 
 use crate::decode::panic_message;
+use crate::metadata::{self, MetadataBlocks};
+
+/// File format of a derivative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Jpeg,
+    /// Lossy WebP (always 4:2:0): ~25-30% smaller than JPEG at the same look.
+    Webp,
+    /// AVIF (4:4:4, 10-bit): smallest files, slowest to encode.
+    Avif,
+}
+
+impl OutputFormat {
+    /// The file extension the `{ext}` of a name template becomes.
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpg",
+            OutputFormat::Webp => "webp",
+            OutputFormat::Avif => "avif",
+        }
+    }
+
+    /// The name used in presets and the manifest.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpeg",
+            OutputFormat::Webp => "webp",
+            OutputFormat::Avif => "avif",
+        }
+    }
+}
 
 /// Chroma subsampling of a JPEG derivative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -20,7 +58,21 @@ pub enum Chroma {
     Quarter,
 }
 
-/// Encoder effort: `fast` is libjpeg-turbo-like, `small` adds mozjpeg's trellis quantisation (~25% smaller, ~10x slower).
+impl Chroma {
+    /// The name used in presets.
+    pub fn name(self) -> &'static str {
+        match self {
+            Chroma::Full => "4:4:4",
+            Chroma::HalfHorizontal => "4:2:2",
+            Chroma::Quarter => "4:2:0",
+        }
+    }
+}
+
+/// Encoder effort. `fast`: libjpeg-turbo-like JPEG, WebP method 4, AVIF speed 8. `small`: mozjpeg's
+/// trellis quantisation (~15% smaller at the same `quality` number but also a lower measured
+/// quality: at equal SSIMULACRA2 it saves nothing, see bench/README.md, and it is ~6x slower),
+/// WebP method 6 with sharp YUV, AVIF speed 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Effort {
@@ -38,13 +90,199 @@ pub struct JpegSettings {
     pub effort: Effort,
 }
 
+/// How one derivative is encoded, whatever its format. `chroma` and `progressive` apply to JPEG
+/// only: libwebp's lossy mode is always 4:2:0 and ravif always 4:4:4.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodeSettings {
+    pub format: OutputFormat,
+    pub quality: u8,
+    pub chroma: Chroma,
+    pub progressive: bool,
+    pub effort: Effort,
+}
+
+/// What goes inside the file beside the pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct Embedded<'a> {
+    pub blocks: &'a MetadataBlocks,
+    /// ICC profile of the pixels; AVIF signals sRGB with its colour description (nclx) instead.
+    pub icc_profile: &'a [u8],
+}
+
+/// An encoded derivative and the quality it was encoded at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub quality: u8,
+    /// False when even `min_quality` was over the byte budget (the file is then the smallest tried).
+    pub within_budget: bool,
+}
+
+/// Encodes `image` in the settings' format with the metadata embedded.
+pub fn encode(
+    image: &image::RgbImage,
+    settings: &EncodeSettings,
+    embedded: Embedded<'_>,
+) -> Result<Vec<u8>, String> {
+    match settings.format {
+        OutputFormat::Jpeg => {
+            let mut segments =
+                metadata::jpeg_segments_from_blocks(embedded.blocks).map_err(|e| e.to_string())?;
+            segments.extend(metadata::icc_segments(embedded.icc_profile));
+            let jpeg_settings = JpegSettings {
+                quality: settings.quality,
+                chroma: settings.chroma,
+                progressive: settings.progressive,
+                effort: settings.effort,
+            };
+            encode_jpeg(image, &jpeg_settings, &segments)
+        }
+        OutputFormat::Webp => {
+            let bare = encode_webp(image, settings.quality, settings.effort)?;
+            metadata::webp_with_metadata(
+                &bare,
+                image.dimensions(),
+                embedded.icc_profile,
+                embedded.blocks,
+            )
+            .map_err(|error| error.to_string())
+        }
+        OutputFormat::Avif => encode_avif(
+            image,
+            settings.quality,
+            settings.effort,
+            &embedded.blocks.exif_tiff,
+        ),
+    }
+}
+
+/// Encodes at `settings.quality`, or, when that is over `max_bytes`, at the highest quality down
+/// to `min_quality` whose whole file (metadata included) fits. File size grows with quality, so
+/// a bisection needs about log2(quality - min_quality) extra encodes, only for outputs over budget.
+pub fn encode_within(
+    image: &image::RgbImage,
+    settings: &EncodeSettings,
+    embedded: Embedded<'_>,
+    max_bytes: Option<u64>,
+    min_quality: u8,
+) -> Result<Encoded, String> {
+    let at = |quality: u8| {
+        let settings = EncodeSettings {
+            quality,
+            ..settings.clone()
+        };
+        encode(image, &settings, embedded).map(|bytes| Encoded {
+            bytes,
+            quality,
+            within_budget: true,
+        })
+    };
+    let first = at(settings.quality)?;
+    let Some(budget) = max_bytes else {
+        return Ok(first);
+    };
+    let fits = |encoded: &Encoded| encoded.bytes.len() as u64 <= budget;
+    let floor = min_quality.min(settings.quality);
+    if fits(&first) || floor == settings.quality {
+        let within_budget = fits(&first);
+        return Ok(Encoded {
+            within_budget,
+            ..first
+        });
+    }
+    let lowest = at(floor)?;
+    if !fits(&lowest) {
+        return Ok(Encoded {
+            within_budget: false,
+            ..lowest
+        });
+    }
+    // Invariant: `best` (at quality `low`) fits, quality `high` does not.
+    let (mut low, mut high, mut best) = (floor, settings.quality, lowest);
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        let candidate = at(middle)?;
+        if fits(&candidate) {
+            low = middle;
+            best = candidate;
+        } else {
+            high = middle;
+        }
+    }
+    Ok(best)
+}
+
+/// Lossy WebP in the simple format (a lone `VP8 ` chunk); `Small` effort spends libwebp's slowest
+/// method and sharp RGB->YUV conversion on a few percent of size and crisper colour edges.
+fn encode_webp(image: &image::RgbImage, quality: u8, effort: Effort) -> Result<Vec<u8>, String> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut config =
+            webp::WebPConfig::new().map_err(|()| "WebP encoder: bad configuration".to_string())?;
+        config.lossless = 0;
+        config.quality = quality as f32;
+        (config.method, config.use_sharp_yuv) = match effort {
+            Effort::Fast => (4, 0),
+            Effort::Small => (6, 1),
+        };
+        let encoder = webp::Encoder::from_rgb(image.as_raw(), image.width(), image.height());
+        encoder
+            .encode_advanced(&config)
+            .map(|memory| memory.to_vec())
+            .map_err(|error| format!("WebP encoder: {error:?}"))
+    }));
+    outcome.unwrap_or_else(|payload| {
+        Err(format!(
+            "WebP encoder failed: {}",
+            panic_message(payload.as_ref())
+        ))
+    })
+}
+
+/// AVIF through rav1e, single-threaded: photos already run in parallel, one per core.
+fn encode_avif(
+    image: &image::RgbImage,
+    quality: u8,
+    effort: Effort,
+    exif_tiff: &[u8],
+) -> Result<Vec<u8>, String> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let pixels: Vec<ravif::RGB8> = image
+            .as_raw()
+            .chunks_exact(3)
+            .map(|pixel| ravif::RGB8::new(pixel[0], pixel[1], pixel[2]))
+            .collect();
+        let speed = match effort {
+            Effort::Fast => 8,
+            Effort::Small => 4,
+        };
+        ravif::Encoder::new()
+            .with_quality(quality as f32)
+            .with_speed(speed)
+            .with_num_threads(Some(1))
+            .with_exif(exif_tiff)
+            .encode_rgb(ravif::Img::new(
+                pixels.as_slice(),
+                image.width() as usize,
+                image.height() as usize,
+            ))
+            .map(|encoded| encoded.avif_file)
+            .map_err(|error| format!("AVIF encoder: {error}"))
+    }));
+    outcome.unwrap_or_else(|payload| {
+        Err(format!(
+            "AVIF encoder failed: {}",
+            panic_message(payload.as_ref())
+        ))
+    })
+}
+
 /// Encodes an RGB image to JPEG bytes, with the given APPn segments (marker number, payload) after SOI.
 pub fn encode_jpeg(
     image: &image::RgbImage,
     settings: &JpegSettings,
     segments: &[(u8, Vec<u8>)],
 ) -> Result<Vec<u8>, String> {
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut compress = Compress::new(ColorSpace::JCS_RGB);
         // Profile first: both calls reset quality, sampling and the scan script.
         if settings.effort == Effort::Fast {
@@ -142,5 +380,72 @@ mod tests {
         };
         assert!(encode(95, Chroma::Quarter) > encode(50, Chroma::Quarter) * 13 / 10);
         assert!(encode(85, Chroma::Full) > encode(85, Chroma::Quarter) * 11 / 10);
+    }
+
+    fn textured_image() -> image::RgbImage {
+        image::RgbImage::from_fn(200, 160, |x, y| {
+            let noise = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) >> 7;
+            image::Rgb([
+                (x + noise % 64) as u8,
+                (y + noise % 48) as u8,
+                (noise % 200) as u8,
+            ])
+        })
+    }
+
+    fn no_metadata() -> MetadataBlocks {
+        MetadataBlocks {
+            exif_tiff: Vec::new(),
+            xmp_packet: String::new(),
+            iptc_resources: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_byte_budget_gets_the_highest_quality_that_fits() {
+        let image = textured_image();
+        let blocks = no_metadata();
+        let embedded = Embedded {
+            blocks: &blocks,
+            icc_profile: &[],
+        };
+        for format in [OutputFormat::Jpeg, OutputFormat::Webp] {
+            let settings = EncodeSettings {
+                format,
+                quality: 95,
+                chroma: Chroma::Quarter,
+                progressive: true,
+                effort: Effort::Fast,
+            };
+            let size_at = |quality: u8| {
+                let settings = EncodeSettings {
+                    quality,
+                    ..settings.clone()
+                };
+                encode(&image, &settings, embedded).unwrap().len() as u64
+            };
+            let budget = (size_at(95) + size_at(50)) / 2;
+            let fitted = encode_within(&image, &settings, embedded, Some(budget), 40).unwrap();
+            assert!(fitted.within_budget, "{format:?}");
+            assert!(fitted.bytes.len() as u64 <= budget, "{format:?}");
+            assert!(
+                (50..95).contains(&fitted.quality),
+                "{format:?}: {}",
+                fitted.quality
+            );
+            // libwebp's size is not strictly monotone in quality; JPEG's quantisation tables are.
+            assert!(
+                format != OutputFormat::Jpeg || size_at(fitted.quality + 1) > budget,
+                "{format:?}: quality {} + 1 also fits",
+                fitted.quality
+            );
+
+            let unreachable = encode_within(&image, &settings, embedded, Some(100), 60).unwrap();
+            assert!(!unreachable.within_budget);
+            assert_eq!(unreachable.quality, 60);
+
+            let unbounded = encode_within(&image, &settings, embedded, None, 40).unwrap();
+            assert_eq!((unbounded.quality, unbounded.within_budget), (95, true));
+        }
     }
 }

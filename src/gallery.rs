@@ -381,6 +381,7 @@ fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::OutputFormat;
     use crate::manifest::{
         CropRecord, Exposure, PresetsUsed, Settings, Summary, Timing, MANIFEST_VERSION,
     };
@@ -425,6 +426,8 @@ mod tests {
                     width: *long_edge,
                     height: long_edge * 2 / 3,
                     bytes: 1234,
+                    format: OutputFormat::Jpeg,
+                    quality: 85,
                     crop: CropRecord {
                         x: 0,
                         y: 0,

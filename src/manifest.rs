@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::discover::ImageFormat;
+use crate::encode::OutputFormat;
 use crate::error::Stage;
 use crate::names::{AssignedBy, Person, Review, Role};
 
@@ -37,6 +38,12 @@ pub struct OutputRecord {
     pub width: u32,
     pub height: u32,
     pub bytes: u64,
+    /// `jpeg`, `webp` or `avif`.
+    #[serde(default)]
+    pub format: OutputFormat,
+    /// The encoder quality used: the derivative's, or lower when `max_bytes` asked for it.
+    #[serde(default)]
+    pub quality: u8,
     /// The crop this output was cut from.
     pub crop: CropRecord,
 }
@@ -246,7 +253,7 @@ pub struct Manifest {
 }
 
 /// `manifest.csv` columns, in order.
-pub const CSV_COLUMNS: [&str; 11] = [
+pub const CSV_COLUMNS: [&str; 12] = [
     "source",
     "person",
     "title",
@@ -258,6 +265,7 @@ pub const CSV_COLUMNS: [&str; 11] = [
     "height",
     "bytes",
     "needs_review",
+    "format",
 ];
 
 /// Joins a photo's keywords in one `manifest.csv` cell.
@@ -293,6 +301,7 @@ impl Manifest {
                     &output.height.to_string(),
                     &output.bytes.to_string(),
                     photo.needs_review.as_deref().unwrap_or_default(),
+                    output.format.name(),
                 ]);
             }
         }
@@ -345,6 +354,8 @@ mod tests {
                     width: 300,
                     height: 200,
                     bytes: *bytes,
+                    format: OutputFormat::Jpeg,
+                    quality: 85,
                     crop: CropRecord {
                         x: 0,
                         y: 0,

@@ -16,7 +16,7 @@ use crate::colour;
 use crate::crop::{self, Anchor, CropPlan, CropPreset};
 use crate::decode;
 use crate::discover::{self, ImageFormat, InputFile};
-use crate::encode;
+use crate::encode::{self, Embedded};
 use crate::error::{ConfigError, PhotoError, PhotoFailure, Stage};
 use crate::exif_info::{self, ExifInfo};
 use crate::faces::{Face, FaceDetector};
@@ -522,20 +522,38 @@ impl Job {
                 &crop_window(crop_plan),
                 PixelSize { width, height },
             );
-            let mut segments = metadata::jpeg_segments(
+            let blocks = metadata::metadata_blocks(
                 &metadata,
                 Some(&source_exif),
                 self.options.metadata_policy,
             )
             .map_err(|error| (Stage::Encode, PhotoError::Processing(error.to_string())))?;
             // Pixels are sRGB from here (colour::to_srgb); say so in the file.
-            segments.extend(metadata::icc_segments(colour::srgb_icc()));
-            let jpeg = encode::encode_jpeg(&resized, &plan.spec.jpeg_settings(), &segments)
-                .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
+            let embedded = Embedded {
+                blocks: &blocks,
+                icc_profile: colour::srgb_icc(),
+            };
+            let encoded = encode::encode_within(
+                &resized,
+                &plan.spec.encode_settings(),
+                embedded,
+                plan.spec.max_bytes,
+                plan.spec.min_quality,
+            )
+            .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
+            if !encoded.within_budget {
+                record.warnings.push(format!(
+                    "{}: {} bytes at min_quality {} is still over max_bytes = {}",
+                    plan.spec.name,
+                    encoded.bytes.len(),
+                    encoded.quality,
+                    plan.spec.max_bytes.unwrap_or_default()
+                ));
+            }
             clock.lap(TimedStage::Encode, &mut since);
             let relative = &photo.output_paths[index];
             let destination = self.options.output_dir.join(relative);
-            output::write_atomically(&destination, &jpeg).map_err(|source| {
+            output::write_atomically(&destination, &encoded.bytes).map_err(|source| {
                 (
                     Stage::Write,
                     PhotoError::Write {
@@ -550,7 +568,9 @@ impl Job {
                 path: relative.to_string_lossy().replace('\\', "/"),
                 width,
                 height,
-                bytes: jpeg.len() as u64,
+                bytes: encoded.bytes.len() as u64,
+                format: plan.spec.format,
+                quality: encoded.quality,
                 crop: CropRecord::from_plan(crop_plan),
             });
         }
@@ -918,7 +938,7 @@ fn assign_output_paths(photos: &mut [PlannedPhoto], options: &RunOptions) {
                     name: person.map(|person| person.name.as_str()),
                     person_seq: photo.assignment.person_seq,
                     columns: person.map(|person| person.extra.as_slice()).unwrap_or(&[]),
-                    ext: "jpg",
+                    ext: derivative.format.extension(),
                 };
                 let template_override = derivative
                     .template

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{corpus, make_jpeg, path_arg, run_shoot, test_picture, tool_available};
+use headshot::encode::OutputFormat;
 use headshot::manifest::{
     CropRecord, Exposure, Manifest, OutputRecord, PhotoRecord, PresetsUsed, Settings, Status,
     Summary, Timing, MANIFEST_VERSION,
@@ -346,6 +347,8 @@ fn output(derivative: &str, path: &str, width: u32, height: u32) -> OutputRecord
         width,
         height,
         bytes: 1000,
+        format: OutputFormat::Jpeg,
+        quality: 85,
         crop: CropRecord {
             x: 0,
             y: 0,

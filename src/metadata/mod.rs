@@ -6,6 +6,8 @@
 //! (what this run sets) plus, optionally, the source photo's EXIF fields into APPn
 //! segments for the encoder (`Compress::write_marker(Marker::APP(n), &bytes)`);
 //! [`insert_segments_into_jpeg`] adds them to an already-encoded JPEG instead;
+//! [`webp_with_metadata`] wraps an encoded WebP in the extended format with ICC, EXIF
+//! and XMP chunks; AVIF takes the EXIF block through its encoder;
 //! [`xmp_sidecar`] renders the same XMP packet as a standalone `.xmp` file.
 //!
 //! Text is UTF-8 everywhere: EXIF ASCII tags carry UTF-8 bytes as the MWG guidelines
@@ -19,11 +21,13 @@ mod exif_write;
 mod iptc;
 mod jpeg;
 mod md5;
+mod webp;
 mod xmp;
 
 use std::borrow::Cow;
 
 pub use jpeg::{icc_segments, insert_segments_into_jpeg};
+pub use webp::webp_with_metadata;
 
 /// APP marker numbers used by the segments [`jpeg_segments`] returns.
 pub const APP1: u8 = 1;
@@ -404,22 +408,29 @@ pub enum MetadataError {
     InvalidAppMarker(u8),
     #[error("not a well-formed JPEG at byte {offset}: {reason}")]
     MalformedJpeg { offset: usize, reason: &'static str },
+    #[error("not a still WebP the metadata can be added to: {0}")]
+    MalformedWebp(&'static str),
 }
 
-/// The APPn segments for one derivative, in the order they belong after SOI (and
-/// after a JFIF APP0): APP1 EXIF, APP1 XMP, APP13 IPTC-IIM. Each is `(n, payload)`
-/// with the payload starting with its identifier ([`EXIF_HEADER`], [`XMP_HEADER`],
-/// [`PHOTOSHOP_HEADER`]) and without the marker and length bytes, ready for
-/// `write_marker(Marker::APP(n), &payload)`.
-///
-/// `source_exif` is the source photo's EXIF as kamadak-exif parsed it, for example
-/// `exif.fields().cloned().collect::<Vec<_>>()`; only primary-image fields
-/// (`In::PRIMARY`) are considered, and `policy` decides which of them survive.
-pub fn jpeg_segments(
+/// The metadata of one derivative, before any container frames it: a TIFF-structured
+/// EXIF block (no `Exif\0\0` prefix), an XMP packet (with its `<?xpacket?>` wrapper,
+/// unpadded) and Photoshop image resources holding the IPTC-IIM record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataBlocks {
+    pub exif_tiff: Vec<u8>,
+    pub xmp_packet: String,
+    pub iptc_resources: Vec<u8>,
+}
+
+/// Builds the three blocks for one derivative. `source_exif` is the source photo's
+/// EXIF as kamadak-exif parsed it, for example `exif.fields().cloned().collect::<Vec<_>>()`;
+/// only primary-image fields (`In::PRIMARY`) are considered, and `policy` decides which
+/// of them survive.
+pub fn metadata_blocks(
     meta: &OutputMetadata,
     source_exif: Option<&[exif::Field]>,
     policy: MetadataPolicy,
-) -> Result<Vec<(u8, Vec<u8>)>, MetadataError> {
+) -> Result<MetadataBlocks, MetadataError> {
     let meta: Cow<'_, OutputMetadata> = match policy {
         MetadataPolicy::Strip => Cow::Owned(meta.without_camera_data()),
         MetadataPolicy::Privacy | MetadataPolicy::Keep => Cow::Borrowed(meta),
@@ -428,17 +439,39 @@ pub fn jpeg_segments(
         MetadataPolicy::Strip => &[][..],
         MetadataPolicy::Privacy | MetadataPolicy::Keep => source_exif.unwrap_or(&[]),
     };
+    Ok(MetadataBlocks {
+        exif_tiff: exif_write::tiff_block(&meta, source_exif, policy)?,
+        xmp_packet: xmp::packet(&meta),
+        iptc_resources: iptc::photoshop_resources(&meta),
+    })
+}
 
-    let tiff = exif_write::tiff_block(&meta, source_exif, policy)?;
-    let exif_segment = with_header(EXIF_HEADER, tiff.as_slice());
+/// The APPn segments for one derivative, in the order they belong after SOI (and
+/// after a JFIF APP0): APP1 EXIF, APP1 XMP, APP13 IPTC-IIM. Each is `(n, payload)`
+/// with the payload starting with its identifier ([`EXIF_HEADER`], [`XMP_HEADER`],
+/// [`PHOTOSHOP_HEADER`]) and without the marker and length bytes, ready for
+/// `write_marker(Marker::APP(n), &payload)`. See [`metadata_blocks`] for the arguments.
+pub fn jpeg_segments(
+    meta: &OutputMetadata,
+    source_exif: Option<&[exif::Field]>,
+    policy: MetadataPolicy,
+) -> Result<Vec<(u8, Vec<u8>)>, MetadataError> {
+    jpeg_segments_from_blocks(&metadata_blocks(meta, source_exif, policy)?)
+}
+
+/// [`jpeg_segments`] for blocks already built; fails when a block is over its one-segment limit.
+pub fn jpeg_segments_from_blocks(
+    blocks: &MetadataBlocks,
+) -> Result<Vec<(u8, Vec<u8>)>, MetadataError> {
+    let exif_segment = with_header(EXIF_HEADER, &blocks.exif_tiff);
     check_size("EXIF", exif_segment.len(), MAX_SEGMENT_PAYLOAD)?;
 
-    let packet = xmp::packet(&meta);
-    check_size("XMP", packet.len(), MAX_EMBEDDED_XMP)?;
-    let padded = xmp::pad_packet(packet, MAX_EMBEDDED_XMP);
+    check_size("XMP", blocks.xmp_packet.len(), MAX_EMBEDDED_XMP)?;
+    // Padding lets a later editor grow the packet in place.
+    let padded = xmp::pad_packet(blocks.xmp_packet.clone(), MAX_EMBEDDED_XMP);
     let xmp_segment = with_header(XMP_HEADER, padded.as_bytes());
 
-    let photoshop_segment = with_header(PHOTOSHOP_HEADER, &iptc::photoshop_resources(&meta));
+    let photoshop_segment = with_header(PHOTOSHOP_HEADER, &blocks.iptc_resources);
     check_size("IPTC", photoshop_segment.len(), MAX_SEGMENT_PAYLOAD)?;
 
     Ok(vec![

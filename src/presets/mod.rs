@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub use registry::{key_line, NamedTone, PresetKind, PresetListing, Registry, Resolved};
 
-use crate::encode::{Chroma, Effort, JpegSettings};
+use crate::encode::{Chroma, Effort, EncodeSettings, OutputFormat};
 use crate::error::ConfigError;
 
 /// Built-in export presets: (name, TOML).
@@ -18,6 +18,9 @@ pub const BUILTIN_EXPORT_PRESETS: &[(&str, &str)] = &[
     ("web", include_str!("../../presets/export/web.toml")),
     ("gallery", include_str!("../../presets/export/gallery.toml")),
 ];
+
+/// Smallest `max_bytes` accepted: below this the embedded metadata and profile leave no room.
+const MIN_MAX_BYTES: u64 = 4096;
 
 /// A set of named derivatives written for every photo.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -45,8 +48,17 @@ pub struct DerivativeSpec {
     /// Crop preset for this derivative instead of the shoot's.
     #[serde(default)]
     pub crop: Option<String>,
+    /// `jpeg` (default), `webp` or `avif`; the `{ext}` of the file name follows it.
+    #[serde(default)]
+    pub format: OutputFormat,
     #[serde(default = "default_quality")]
     pub quality: u8,
+    /// Upload limit: the encoder lowers the quality (not below `min_quality`) until the file fits.
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
+    /// Lowest quality the `max_bytes` search may use.
+    #[serde(default = "default_min_quality")]
+    pub min_quality: u8,
     #[serde(default)]
     pub chroma: Chroma,
     #[serde(default = "default_true")]
@@ -62,13 +74,19 @@ fn default_quality() -> u8 {
     85
 }
 
+/// Below about 40 JPEG blocking shows on skin; a file that cannot fit above it is reported instead.
+fn default_min_quality() -> u8 {
+    40
+}
+
 fn default_true() -> bool {
     true
 }
 
 impl DerivativeSpec {
-    pub fn jpeg_settings(&self) -> JpegSettings {
-        JpegSettings {
+    pub fn encode_settings(&self) -> EncodeSettings {
+        EncodeSettings {
+            format: self.format,
             quality: self.quality,
             chroma: self.chroma,
             progressive: self.progressive,
@@ -123,6 +141,25 @@ impl ExportPreset {
                 return Err(format!(
                     "derivative {name:?}: quality = {} is out of range; allowed 1..=100",
                     derivative.quality
+                ));
+            }
+            if !(1..=derivative.quality).contains(&derivative.min_quality) {
+                return Err(format!(
+                    "derivative {name:?}: min_quality = {} is out of range; allowed 1..=quality ({})",
+                    derivative.min_quality, derivative.quality
+                ));
+            }
+            if let Some(max_bytes) = derivative.max_bytes {
+                if max_bytes < MIN_MAX_BYTES {
+                    return Err(format!(
+                        "derivative {name:?}: max_bytes = {max_bytes} is too small; allowed {MIN_MAX_BYTES} or more (the metadata alone takes a few kB)"
+                    ));
+                }
+            }
+            if derivative.format == OutputFormat::Webp && derivative.chroma != Chroma::Quarter {
+                return Err(format!(
+                    "derivative {name:?}: lossy WebP always stores colour at 4:2:0; remove chroma = \"{}\" or use format = \"jpeg\" or \"avif\"",
+                    derivative.chroma.name()
                 ));
             }
             match (derivative.long_edge, derivative.size) {
@@ -332,6 +369,25 @@ mod tests {
         let error =
             parse_export("x.toml", "[[derivative]]\nname = \"a\"\ncolour = 1\n").unwrap_err();
         assert!(error.to_string().contains("colour"), "{error}");
+        let error =
+            parse_export("x.toml", "[[derivative]]\nname = \"a\"\nformat = \"gif\"\n").unwrap_err();
+        assert!(error.to_string().contains("gif"), "{error}");
+        assert!(error.to_string().contains("webp"), "{error}");
+        let error =
+            parse_export("x.toml", "[[derivative]]\nname = \"a\"\nmax_bytes = 100\n").unwrap_err();
+        assert!(error.to_string().contains("max_bytes = 100"), "{error}");
+        let error = parse_export(
+            "x.toml",
+            "[[derivative]]\nname = \"a\"\nquality = 70\nmin_quality = 80\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("min_quality = 80"), "{error}");
+        let error = parse_export(
+            "x.toml",
+            "[[derivative]]\nname = \"a\"\nformat = \"webp\"\nchroma = \"4:4:4\"\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("4:2:0"), "{error}");
     }
 
     #[test]
@@ -341,7 +397,10 @@ mod tests {
             long_edge: None,
             size: Some([512, 512]),
             crop: None,
+            format: OutputFormat::Jpeg,
             quality: 85,
+            max_bytes: None,
+            min_quality: 40,
             chroma: Chroma::Full,
             progressive: true,
             effort: Effort::Fast,
