@@ -147,12 +147,19 @@ pub fn encode(
             )
             .map_err(|error| error.to_string())
         }
-        OutputFormat::Avif => encode_avif(
-            image,
-            settings.quality,
-            settings.effort,
-            &embedded.blocks.exif_tiff,
-        ),
+        OutputFormat::Avif => {
+            let file = encode_avif(
+                image,
+                settings.quality,
+                settings.effort,
+                &embedded.blocks.exif_tiff,
+            )?;
+            if embedded.blocks.xmp_packet.is_empty() {
+                return Ok(file);
+            }
+            metadata::avif_with_xmp(&file, embedded.blocks.xmp_packet.as_bytes())
+                .map_err(|error| error.to_string())
+        }
     }
 }
 

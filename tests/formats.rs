@@ -201,7 +201,7 @@ fn exiftool_reads_names_credit_and_profile_in_webp_and_avif() {
     let read = |derivative: &str| -> serde_json::Map<String, Value> {
         let (path, _, _) = output_of(&out, entry, derivative);
         let output = Command::new("exiftool")
-            .args(["-j", "-G1", "-struct", "-warning"])
+            .args(["-j", "-G1", "-struct", "-warning", "-validate"])
             .args([
                 "-XMP-dc:Title",
                 "-XMP-dc:Creator",
@@ -247,12 +247,24 @@ fn exiftool_reads_names_credit_and_profile_in_webp_and_avif() {
         "{webp:#?}"
     );
     assert!(!webp.contains_key("ExifTool:Warning"), "{webp:#?}");
+    assert_eq!(webp["ExifTool:Validate"], "OK", "{webp:#?}");
     let (_, width, height) = output_of(&out, entry, "web");
     assert_eq!(webp["RIFF:ImageWidth"], width);
     assert_eq!(webp["RIFF:ImageHeight"], height);
 
-    // AVIF carries EXIF (ravif has no XMP item): the credit, the copyright and the caption.
+    // AVIF: EXIF from ravif, XMP as an item added after it.
     let avif = read("av");
+    assert_eq!(avif["XMP-dc:Title"], "Joe Biden", "{avif:#?}");
+    assert_eq!(
+        avif["XMP-dc:Creator"],
+        serde_json::json!(["Ada Photographer"])
+    );
+    assert_eq!(
+        avif["XMP-iptcExt:PersonInImage"],
+        serde_json::json!(["Joe Biden"])
+    );
+    assert!(!avif.contains_key("ExifTool:Warning"), "{avif:#?}");
+    assert_eq!(avif["ExifTool:Validate"], "OK", "{avif:#?}");
     assert_eq!(avif["IFD0:Artist"], "Ada Photographer", "{avif:#?}");
     assert_eq!(avif["IFD0:Copyright"], "© 2026 Example Conf");
     assert!(

@@ -7,7 +7,8 @@
 //! segments for the encoder (`Compress::write_marker(Marker::APP(n), &bytes)`);
 //! [`insert_segments_into_jpeg`] adds them to an already-encoded JPEG instead;
 //! [`webp_with_metadata`] wraps an encoded WebP in the extended format with ICC, EXIF
-//! and XMP chunks; AVIF takes the EXIF block through its encoder;
+//! and XMP chunks; AVIF takes the EXIF block through its encoder and [`avif_with_xmp`]
+//! adds the XMP packet as a metadata item;
 //! [`xmp_sidecar`] renders the same XMP packet as a standalone `.xmp` file.
 //!
 //! Text is UTF-8 everywhere: EXIF ASCII tags carry UTF-8 bytes as the MWG guidelines
@@ -17,6 +18,7 @@
 //! are written: Windows and the MWG reconciliation read XMP, ImageDescription and
 //! the IPTC caption, and a fourth copy would only drift.
 
+mod avif;
 mod exif_write;
 mod iptc;
 mod jpeg;
@@ -410,6 +412,14 @@ pub enum MetadataError {
     MalformedJpeg { offset: usize, reason: &'static str },
     #[error("not a still WebP the metadata can be added to: {0}")]
     MalformedWebp(&'static str),
+    #[error("not a still AVIF the XMP can be added to: {0}")]
+    MalformedAvif(&'static str),
+}
+
+/// `avif_file` with `xmp_packet` added as an XMP item describing the primary image, the way
+/// libavif stores it (ravif, through avif-serialize, writes only EXIF). See `avif.rs`.
+pub fn avif_with_xmp(avif_file: &[u8], xmp_packet: &[u8]) -> Result<Vec<u8>, MetadataError> {
+    avif::avif_with_xmp(avif_file, xmp_packet).map_err(MetadataError::MalformedAvif)
 }
 
 /// The metadata of one derivative, before any container frames it: a TIFF-structured
