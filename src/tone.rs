@@ -76,6 +76,9 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use thiserror::Error;
 
+#[cfg(target_arch = "x86_64")]
+mod grid_avx2;
+
 /// The built-in tone presets, `(name, TOML text)`, embedded in the binary.
 pub const BUILTIN_TONE_PRESETS: &[(&str, &str)] = &[
     ("neutral", include_str!("../presets/tone/neutral.toml")),
@@ -1079,7 +1082,8 @@ fn skin_likeness(encoded: [f32; 3]) -> f32 {
     (1.0 - (distance / 35.0).powi(2)).max(0.0)
 }
 
-/// The compiled colour grid: `size³` nodes, red slowest, blue fastest.
+/// The compiled colour grid: `size³` nodes, red slowest, blue fastest, then one zero pad node
+/// (the vector path reads a few bytes past the node it gathers).
 struct ColourLut {
     size: usize,
     nodes: Vec<[u16; 3]>,
@@ -1098,11 +1102,22 @@ impl ColourLut {
                 }
             }
         }
+        nodes.push([0; 3]);
         ColourLut { size, nodes }
     }
 
-    /// Maps one row of pixels through the input tables and the grid (tetrahedral interpolation).
+    /// Maps one row of pixels through the input tables and the grid (tetrahedral interpolation),
+    /// eight pixels at a time where the CPU has AVX2 (same bytes, about 3x faster).
     fn map_row(&self, row: &mut [u8], tables: &[[GridCoord; 256]; 3]) {
+        #[cfg(target_arch = "x86_64")]
+        let row = {
+            let mapped = grid_avx2::map_row(self, row, tables);
+            &mut row[mapped * 3..]
+        };
+        self.map_row_scalar(row, tables);
+    }
+
+    fn map_row_scalar(&self, row: &mut [u8], tables: &[[GridCoord; 256]; 3]) {
         let red_step = self.size * self.size;
         let green_step = self.size;
         let blue_step = 1;
@@ -2622,6 +2637,44 @@ mod tests {
     /// `cargo test --lib --config 'profile.dev.package.headshot.opt-level=3'
     /// --config 'profile.dev.package.headshot.overflow-checks=false'
     /// tone::tests::timing -- --ignored --nocapture`
+    #[test]
+    fn vector_and_scalar_grid_paths_give_the_same_bytes() {
+        let folder = tempfile::tempdir().expect("temp dir");
+        std::fs::write(folder.path().join("look.cube"), identity_cube_text(17)).expect("write");
+        let looks = BUILTIN_TONE_PRESETS
+            .iter()
+            .map(|(_, text)| text.to_string())
+            .chain(["lut = \"look.cube\"\nsaturation = 30".to_string()]);
+        // Every code on each axis, greys (tied fractions), two channels tied, and noise; 1003
+        // pixels so the last few take the scalar path.
+        let mut state = 0x9E37_79B9u32;
+        let mut row: Vec<u8> = (0..=255u8).flat_map(|code| [code, code, code]).collect();
+        row.extend((0..=255u8).flat_map(|code| [code, code, 255 - code]));
+        while row.len() < 1003 * 3 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            row.push((state >> 24) as u8);
+        }
+        let mut checked = 0;
+        for text in looks {
+            let preset = TonePreset::from_toml_str(&text).expect("parses");
+            let compiled = CompiledTone::compile(&preset, folder.path()).expect("compiles");
+            let (Some(grid), Some(InputTables::Grid(tables))) =
+                (&compiled.colour, &compiled.fixed_tables)
+            else {
+                continue;
+            };
+            let mut vector = row.clone();
+            grid.map_row(&mut vector, tables);
+            let mut scalar = row.clone();
+            grid.map_row_scalar(&mut scalar, tables);
+            assert_eq!(vector, scalar, "{text}");
+            checked += 1;
+        }
+        assert!(checked >= 5, "only {checked} presets use the colour grid");
+    }
+
     #[test]
     #[ignore = "timing report, run by hand"]
     fn timing() {
