@@ -925,8 +925,13 @@ struct GridCoord {
 
 const FRACTION_BITS: u32 = 12;
 const FRACTION_ONE: f32 = (1 << FRACTION_BITS) as f32;
-/// Grid node values are display values × 255 × 256 (8.8 fixed point of an 8-bit code).
-const NODE_ONE: f32 = 65280.0;
+/// Grid node values are display values × 255 × 4 (8.2 fixed point of an 8-bit code), three
+/// 10-bit channels to a u32 so that one load (or one vector gather) fetches a node.
+const NODE_ONE: f32 = 1020.0;
+const NODE_CHANNEL_BITS: u32 = 10;
+const NODE_CHANNEL_MASK: u32 = (1 << NODE_CHANNEL_BITS) - 1;
+/// Fraction bits of a node value below the 8-bit code.
+const NODE_SUBCODE_BITS: u32 = 2;
 
 /// Per-channel input tables: straight to output bytes, or to colour-grid coordinates.
 #[derive(Clone)]
@@ -1082,11 +1087,10 @@ fn skin_likeness(encoded: [f32; 3]) -> f32 {
     (1.0 - (distance / 35.0).powi(2)).max(0.0)
 }
 
-/// The compiled colour grid: `size³` nodes, red slowest, blue fastest, then one zero pad node
-/// (the vector path reads a few bytes past the node it gathers).
+/// The compiled colour grid: `size³` packed nodes (see [`NODE_ONE`]), red slowest, blue fastest.
 struct ColourLut {
     size: usize,
-    nodes: Vec<[u16; 3]>,
+    nodes: Vec<u32>,
 }
 
 impl ColourLut {
@@ -1098,11 +1102,11 @@ impl ColourLut {
                 for blue in 0..size {
                     let encoded = [red as f32 * step, green as f32 * step, blue as f32 * step];
                     let output = operations.map(encoded);
-                    nodes.push(output.map(|channel| (channel * NODE_ONE).round() as u16));
+                    let [r, g, b] = output.map(|channel| (channel * NODE_ONE).round() as u32);
+                    nodes.push(r | g << NODE_CHANNEL_BITS | b << (2 * NODE_CHANNEL_BITS));
                 }
             }
         }
-        nodes.push([0; 3]);
         ColourLut { size, nodes }
     }
 
@@ -1153,15 +1157,14 @@ impl ColourLut {
             let c1 = nodes[base + first_corner];
             let c2 = nodes[base + second_corner];
             let c3 = nodes[base + far_corner];
-            for channel in 0..3 {
-                let v0 = i32::from(c0[channel]);
-                let v1 = i32::from(c1[channel]);
-                let v2 = i32::from(c2[channel]);
-                let v3 = i32::from(c3[channel]);
+            for (channel, value_out) in pixel.iter_mut().enumerate() {
+                let shift = channel as u32 * NODE_CHANNEL_BITS;
+                let unpack = |node: u32| ((node >> shift) & NODE_CHANNEL_MASK) as i32;
+                let (v0, v1, v2, v3) = (unpack(c0), unpack(c1), unpack(c2), unpack(c3));
                 let blend = w1 * (v1 - v0) + w2 * (v2 - v1) + w3 * (v3 - v2);
                 // A convex blend of nodes in 0..=NODE_ONE stays there, so the byte cannot wrap.
                 let value = v0 + ((blend + (1 << (FRACTION_BITS - 1))) >> FRACTION_BITS);
-                pixel[channel] = ((value + 128) >> 8) as u8;
+                *value_out = ((value + (1 << (NODE_SUBCODE_BITS - 1))) >> NODE_SUBCODE_BITS) as u8;
             }
         }
     }

@@ -2,12 +2,14 @@
 //!
 //! The scalar loop spends most of its time choosing the tetrahedron (data-dependent) and
 //! interpolating three channels one by one; here both run on eight pixels in vector lanes and
-//! the four corner nodes come in with gathers. The arithmetic is the scalar loop's, in the same
+//! the four corner nodes come in with one gather each (a node is one packed u32). The arithmetic is the scalar loop's, in the same
 //! order and integer widths, so the output is identical byte for byte (tested below).
 
 use std::arch::x86_64::*;
 
-use super::{ColourLut, GridCoord, FRACTION_BITS};
+use super::{
+    ColourLut, GridCoord, FRACTION_BITS, NODE_CHANNEL_BITS, NODE_CHANNEL_MASK, NODE_SUBCODE_BITS,
+};
 
 const LANES: usize = 8;
 
@@ -18,8 +20,7 @@ pub(super) fn map_row(grid: &ColourLut, row: &mut [u8], tables: &[[GridCoord; 25
         return 0;
     }
     let far_corner = grid.size * grid.size + grid.size + 1;
-    // Gathers are unchecked: prove every node read stays inside `nodes`. The farthest corner
-    // is read as two u32s, the second reaching one u16 past the node: the pad node covers it.
+    // Gathers are unchecked: prove every node read stays inside `nodes`.
     let highest_base: usize = tables
         .iter()
         .map(|table| {
@@ -31,12 +32,12 @@ pub(super) fn map_row(grid: &ColourLut, row: &mut [u8], tables: &[[GridCoord; 25
         })
         .sum();
     assert!(
-        highest_base + far_corner + 1 < grid.nodes.len(),
+        highest_base + far_corner < grid.nodes.len(),
         "colour grid input tables point outside the grid"
     );
     let groups = row.len() / (3 * LANES);
     // SAFETY: AVX2 is present (checked above) and every gathered node index is at most
-    // `highest_base + far_corner`, inside `nodes` with its pad node (asserted above).
+    // `highest_base + far_corner`, inside `nodes` (asserted above).
     unsafe { map_groups(grid, &mut row[..groups * 3 * LANES], tables, far_corner) };
     groups * LANES
 }
@@ -52,12 +53,9 @@ unsafe fn map_groups(
     let green_step = _mm256_set1_epi32(grid.size as i32);
     let blue_step = _mm256_set1_epi32(1);
     let far = _mm256_set1_epi32(far_corner as i32);
-    let three = _mm256_set1_epi32(3);
-    let two = _mm256_set1_epi32(2);
-    let low_half = _mm256_set1_epi32(0xFFFF);
+    let channel_mask = _mm256_set1_epi32(NODE_CHANNEL_MASK as i32);
     let rounding = _mm256_set1_epi32(1 << (FRACTION_BITS - 1));
-    let byte_rounding = _mm256_set1_epi32(128);
-    // Nodes as u16s: node n's channels are at 3n, 3n + 1, 3n + 2.
+    let byte_rounding = _mm256_set1_epi32(1 << (NODE_SUBCODE_BITS - 1));
     let nodes = grid.nodes.as_ptr() as *const i32;
 
     for group in row.chunks_exact_mut(3 * LANES) {
@@ -94,15 +92,15 @@ unsafe fn map_groups(
         );
         let second_corner = _mm256_sub_epi32(far, last_axis);
 
-        // Per corner: channels 0 and 1 in one u32, channel 2 in the low half of the next.
         let corner = |offset: __m256i| {
-            let first_u16 = _mm256_mullo_epi32(_mm256_add_epi32(base, offset), three);
-            let red_green = _mm256_i32gather_epi32::<2>(nodes, first_u16);
-            let blue_next = _mm256_i32gather_epi32::<2>(nodes, _mm256_add_epi32(first_u16, two));
+            let packed = _mm256_i32gather_epi32::<4>(nodes, _mm256_add_epi32(base, offset));
             [
-                _mm256_and_si256(red_green, low_half),
-                _mm256_srli_epi32::<16>(red_green),
-                _mm256_and_si256(blue_next, low_half),
+                _mm256_and_si256(packed, channel_mask),
+                _mm256_and_si256(
+                    _mm256_srli_epi32::<{ NODE_CHANNEL_BITS as i32 }>(packed),
+                    channel_mask,
+                ),
+                _mm256_srli_epi32::<{ 2 * NODE_CHANNEL_BITS as i32 }>(packed),
             ]
         };
         let c0 = corner(_mm256_setzero_si256());
@@ -124,7 +122,10 @@ unsafe fn map_groups(
                 v0,
                 _mm256_srai_epi32::<{ FRACTION_BITS as i32 }>(_mm256_add_epi32(blend, rounding)),
             );
-            let byte = _mm256_srai_epi32::<8>(_mm256_add_epi32(value, byte_rounding));
+            let byte = _mm256_srai_epi32::<{ NODE_SUBCODE_BITS as i32 }>(_mm256_add_epi32(
+                value,
+                byte_rounding,
+            ));
             _mm256_storeu_si256(out[channel].as_mut_ptr() as *mut __m256i, byte);
         }
         for (lane, pixel) in group.chunks_exact_mut(3).enumerate() {
