@@ -1285,29 +1285,30 @@ impl SharpenPlan {
         })
     }
 
+    /// Unsharp mask on luma. One full-size plane (the horizontal blur); the vertical blur is
+    /// made a row at a time and applied at once, so the derivative is read twice and written
+    /// once, and no more planes are allocated (page faults cost as much as the arithmetic).
     fn apply(&self, image: &mut RgbImage) {
         let (width, height) = (image.width() as usize, image.height() as usize);
         if width == 0 || height == 0 {
             return;
         }
-        let luma: Vec<f32> = image
-            .chunks_exact(3)
-            .map(|pixel| {
-                0.299 * f32::from(pixel[0])
-                    + 0.587 * f32::from(pixel[1])
-                    + 0.114 * f32::from(pixel[2])
-            })
-            .collect();
-        let blurred = self.gaussian_blur(&luma, width, height);
+        let horizontal = self.horizontal_blur(image, width);
+        let reach = self.kernel.len() / 2;
         let pixels: &mut [u8] = image;
-        pixels
-            .par_chunks_mut(width * 3)
-            .zip(luma.par_chunks(width).zip(blurred.par_chunks(width)))
-            .for_each(|(row, (luma_row, blurred_row))| {
-                for ((pixel, luma), blurred) in
-                    row.chunks_exact_mut(3).zip(luma_row).zip(blurred_row)
-                {
-                    let detail = luma - blurred;
+        pixels.par_chunks_mut(width * 3).enumerate().for_each_init(
+            || vec![0.0f32; width],
+            |blurred, (y, row)| {
+                blurred.fill(0.0);
+                for (tap, weight) in self.kernel.iter().enumerate() {
+                    let source_y = clamped(y as isize + tap as isize - reach as isize, height);
+                    let source_row = &horizontal[source_y * width..(source_y + 1) * width];
+                    for (out, source) in blurred.iter_mut().zip(source_row) {
+                        *out += weight * source;
+                    }
+                }
+                for (pixel, blurred) in row.chunks_exact_mut(3).zip(blurred.iter()) {
+                    let detail = luma(pixel) - blurred;
                     if detail.abs() < self.threshold {
                         continue;
                     }
@@ -1317,58 +1318,60 @@ impl SharpenPlan {
                         *value = (f32::from(*value) + delta + 0.5) as u8;
                     }
                 }
-            });
+            },
+        );
     }
 
-    /// Separable Gaussian with clamped edges.
-    fn gaussian_blur(&self, plane: &[f32], width: usize, height: usize) -> Vec<f32> {
+    /// The horizontal half of the separable Gaussian, on luma, edges clamped.
+    fn horizontal_blur(&self, image: &RgbImage, width: usize) -> Vec<f32> {
         let reach = self.kernel.len() / 2;
-        let clamped = |index: isize, length: usize| index.clamp(0, length as isize - 1) as usize;
-        let mut horizontal = vec![0.0; plane.len()];
+        let mut horizontal = vec![0.0; width * image.height() as usize];
         horizontal
             .par_chunks_mut(width)
-            .zip(plane.par_chunks(width))
-            .for_each(|(out_row, in_row)| {
-                // Interior: one vectorisable `out += weight * shifted input` per tap.
-                if width > 2 * reach {
-                    let interior = &mut out_row[reach..width - reach];
-                    for (tap, weight) in self.kernel.iter().enumerate() {
-                        let shifted = &in_row[tap..tap + interior.len()];
-                        for (out, source) in interior.iter_mut().zip(shifted) {
-                            *out += weight * source;
+            .zip(image.as_raw().par_chunks(width * 3))
+            .for_each_init(
+                || Vec::with_capacity(width),
+                |in_row: &mut Vec<f32>, (out_row, pixel_row)| {
+                    in_row.clear();
+                    in_row.extend(pixel_row.chunks_exact(3).map(luma));
+                    // Interior: one vectorisable `out += weight * shifted input` per tap.
+                    if width > 2 * reach {
+                        let interior = &mut out_row[reach..width - reach];
+                        for (tap, weight) in self.kernel.iter().enumerate() {
+                            let shifted = &in_row[tap..tap + interior.len()];
+                            for (out, source) in interior.iter_mut().zip(shifted) {
+                                *out += weight * source;
+                            }
                         }
                     }
-                }
-                // Edges: clamp the taps that fall outside the row.
-                let edges =
-                    (0..reach.min(width)).chain(width.saturating_sub(reach).max(reach)..width);
-                for x in edges {
-                    out_row[x] = self
-                        .kernel
-                        .iter()
-                        .enumerate()
-                        .map(|(tap, weight)| {
-                            let source = x as isize + tap as isize - reach as isize;
-                            weight * in_row[clamped(source, width)]
-                        })
-                        .sum();
-                }
-            });
-        let mut vertical = vec![0.0; plane.len()];
-        vertical
-            .par_chunks_mut(width)
-            .enumerate()
-            .for_each(|(y, out_row)| {
-                for (tap, weight) in self.kernel.iter().enumerate() {
-                    let source_y = clamped(y as isize + tap as isize - reach as isize, height);
-                    let source_row = &horizontal[source_y * width..(source_y + 1) * width];
-                    for (out, source) in out_row.iter_mut().zip(source_row) {
-                        *out += weight * source;
+                    // Edges: clamp the taps that fall outside the row.
+                    let edges =
+                        (0..reach.min(width)).chain(width.saturating_sub(reach).max(reach)..width);
+                    for x in edges {
+                        out_row[x] = self
+                            .kernel
+                            .iter()
+                            .enumerate()
+                            .map(|(tap, weight)| {
+                                let source = x as isize + tap as isize - reach as isize;
+                                weight * in_row[clamped(source, width)]
+                            })
+                            .sum();
                     }
-                }
-            });
-        vertical
+                },
+            );
+        horizontal
     }
+}
+
+/// Rec.601 luma of an 8-bit pixel, the sharpening's detail channel.
+fn luma(pixel: &[u8]) -> f32 {
+    0.299 * f32::from(pixel[0]) + 0.587 * f32::from(pixel[1]) + 0.114 * f32::from(pixel[2])
+}
+
+/// `index` clamped into `0..length`.
+fn clamped(index: isize, length: usize) -> usize {
+    index.clamp(0, length as isize - 1) as usize
 }
 
 // ---------------------------------------------------------------------------------------------
