@@ -33,6 +33,22 @@ impl OutputFormat {
         }
     }
 
+    /// Whether a file name ending in `.{extension}` could hold this format. Only image
+    /// extensions are judged: another format's extension is a mistake, anything else is the
+    /// user's own naming.
+    pub fn fits_extension(self, extension: &str) -> bool {
+        let extension = extension.to_ascii_lowercase();
+        let image_extensions = [
+            "jpg", "jpeg", "jpe", "webp", "avif", "png", "tif", "tiff", "heic", "heif", "gif",
+        ];
+        let matches_format = match self {
+            OutputFormat::Jpeg => matches!(extension.as_str(), "jpg" | "jpeg" | "jpe"),
+            OutputFormat::Webp => extension == "webp",
+            OutputFormat::Avif => extension == "avif",
+        };
+        matches_format || !image_extensions.contains(&extension.as_str())
+    }
+
     /// The name used in presets and the manifest.
     pub fn name(self) -> &'static str {
         match self {

@@ -12,7 +12,7 @@ use headshot::faces::FaceDetector;
 use headshot::manifest::Status;
 use headshot::metadata::MetadataPolicy;
 use headshot::names::{NamingConfig, NamingSettings, Review, Roster};
-use headshot::naming::{NameTemplate, DEFAULT_TEMPLATE};
+use headshot::naming::{literal_extension, NameTemplate, DEFAULT_TEMPLATE};
 use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
 use headshot::presets::{PresetKind, Registry, ShootFile};
 use headshot::rerun::RerunPolicy;
@@ -211,6 +211,7 @@ fn exit_code(report: &RunReport) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    die_quietly_on_closed_pipe();
     quiet_panics_inside_photos();
     let cli = Cli::parse();
     match cli.command {
@@ -524,6 +525,17 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
         if let Some(template) = &derivative.template {
             NameTemplate::parse_with_columns(template, &columns)?;
         }
+        let effective = derivative.template.as_deref().unwrap_or(&template);
+        if let Some(extension) = literal_extension(effective) {
+            if !derivative.format.fits_extension(extension) {
+                return Err(ConfigError::Usage(format!(
+                    "derivative {:?} is written as {} but the template {effective:?} names it .{extension}; use {{ext}} (gives .{}) or change format",
+                    derivative.name,
+                    derivative.format.name(),
+                    derivative.format.extension()
+                )));
+            }
+        }
     }
     let options = RunOptions {
         inputs: args.inputs,
@@ -583,7 +595,7 @@ fn print_summary(report: &RunReport, job: &Job) {
     let summary = &report.manifest.summary;
     let timing = &report.manifest.timing;
     println!(
-        "{} photos: {} ok, {} failed, {} skipped; {} outputs written to {} in {:.1} s ({:.1} photos/s, {} jobs)",
+        "{} photos: {} ok, {} failed, {} skipped; {} outputs written to {} in {:.1} s ({} photos/s, {} jobs)",
         summary.photos,
         summary.ok,
         summary.failed,
@@ -591,7 +603,7 @@ fn print_summary(report: &RunReport, job: &Job) {
         summary.outputs_written,
         job.options.output_dir.display(),
         timing.wall_seconds,
-        timing.photos_per_second,
+        two_significant_digits(timing.photos_per_second),
         timing.jobs
     );
     let warned = report
@@ -632,6 +644,25 @@ fn print_summary(report: &RunReport, job: &Job) {
             println!("  {failure}");
         }
     }
+}
+
+/// Rust ignores SIGPIPE, so `headshot ... | head` would panic in `println!` (exit 101). Like
+/// other Unix tools, end silently instead when the reader of stdout has gone.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// `16.93` as "17", `1.234` as "1.2", `0.0412` as "0.041": a rate never rounds to 0.0.
+fn two_significant_digits(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let decimals = (1.0 - value.abs().log10().floor()).max(0.0) as usize;
+    format!("{value:.decimals$}")
 }
 
 /// The sheet's (or roster's) extra columns, usable as file-name tokens.
@@ -707,4 +738,17 @@ fn print_review(review: &Review) {
             .collect(),
     );
     list("naming warnings".to_string(), review.warnings.clone());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::two_significant_digits;
+
+    #[test]
+    fn rates_keep_two_significant_digits() {
+        assert_eq!(two_significant_digits(16.93), "17");
+        assert_eq!(two_significant_digits(1.234), "1.2");
+        assert_eq!(two_significant_digits(0.0412), "0.041");
+        assert_eq!(two_significant_digits(0.0), "0");
+    }
 }

@@ -27,6 +27,14 @@ enum Piece {
     Token(String),
 }
 
+/// The extension a template writes literally (`"jpg"` for `"{stem}_{derivative}.jpg"`), or
+/// `None` when it ends in a token such as `{ext}`.
+pub fn literal_extension(template: &str) -> Option<&str> {
+    let (_, extension) = template.rsplit_once('.')?;
+    let literal = !extension.is_empty() && !extension.contains(['{', '}', '/']);
+    literal.then_some(extension)
+}
+
 /// A parsed file-name template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NameTemplate {
@@ -343,6 +351,15 @@ mod tests {
         let mut undated = values("a", "large");
         undated.date = None;
         assert_eq!(template.render(&undated), PathBuf::from("undated_a.jpg"));
+    }
+
+    #[test]
+    fn finds_a_literal_extension() {
+        assert_eq!(literal_extension("{stem}_{derivative}.jpg"), Some("jpg"));
+        assert_eq!(literal_extension("{date}/{stem}.JPEG"), Some("JPEG"));
+        assert_eq!(literal_extension(DEFAULT_TEMPLATE), None);
+        assert_eq!(literal_extension("{stem}_{derivative}"), None);
+        assert_eq!(literal_extension("v1.2/{stem}"), None);
     }
 
     #[test]

@@ -542,13 +542,16 @@ impl Job {
             )
             .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
             if !encoded.within_budget {
-                record.warnings.push(format!(
+                let over = format!(
                     "{}: {} bytes at min_quality {} is still over max_bytes = {}",
                     plan.spec.name,
                     encoded.bytes.len(),
                     encoded.quality,
                     plan.spec.max_bytes.unwrap_or_default()
-                ));
+                );
+                // An upload would be refused: list it with the photos to look at.
+                record.needs_review.get_or_insert_with(|| over.clone());
+                record.warnings.push(over);
             }
             clock.lap(TimedStage::Encode, &mut since);
             let relative = &photo.output_paths[index];

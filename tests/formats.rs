@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{corpus, output_of, path_arg, photo, run_shoot, tool_available};
+use common::{corpus, headshot, output_of, path_arg, photo, run_shoot, tool_available};
 use serde_json::Value;
 
 const EXPORT: &str = r#"
@@ -180,6 +180,12 @@ fn byte_budgets_are_met_by_lowering_quality_or_reported() {
             warnings.contains("tiny") && warnings.contains("max_bytes = 4096"),
             "{file}: {warnings}"
         );
+        // An upload that would be refused is a photo to look at, not only a warning.
+        let review = entry["needs_review"].as_str().unwrap_or_default();
+        assert!(
+            review.starts_with("tiny:") && review.contains("max_bytes"),
+            "{file}: {review:?}"
+        );
         // Outputs without a budget keep their quality.
         assert_eq!(output_record(entry, "web")["quality"], 85);
     }
@@ -276,4 +282,46 @@ fn exiftool_reads_names_credit_and_profile_in_webp_and_avif() {
     let (_, width, height) = output_of(&out, entry, "av");
     assert_eq!(avif["File:ImageWidth"], width);
     assert_eq!(avif["File:ImageHeight"], height);
+}
+
+#[test]
+fn a_template_naming_webp_or_avif_as_jpg_is_refused() {
+    let folder = tempfile::tempdir().unwrap();
+    let shoot = folder.path().join("shoot");
+    fs::create_dir_all(&shoot).unwrap();
+    fs::write(
+        shoot.join("a.jpg"),
+        common::make_jpeg(&common::test_picture(64, 48)),
+    )
+    .unwrap();
+    let export = folder.path().join("export.toml");
+    fs::write(
+        &export,
+        "[[derivative]]\nname = \"web\"\nlong_edge = 32\nformat = \"webp\"\n",
+    )
+    .unwrap();
+    let out = folder.path().join("gallery");
+    let refused = headshot(&[
+        "run",
+        path_arg(&shoot),
+        "--out",
+        path_arg(&out),
+        "--export",
+        path_arg(&export),
+        "--template",
+        "{stem}_{derivative}.jpg",
+    ]);
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("\"web\"") && message.contains(".jpg") && message.contains("{ext}"),
+        "{message}"
+    );
+    assert!(!out.exists(), "nothing is processed");
+
+    // The same derivative with {ext} (the default template) runs and writes .webp.
+    let (code, manifest) = run_shoot(&[&shoot], &out, &["--export", path_arg(&export)]);
+    assert_eq!(code, 0, "{manifest:#}");
+    let (path, _, _) = output_of(&out, photo(&manifest, "a.jpg"), "web");
+    assert_eq!(path.extension().and_then(|e| e.to_str()), Some("webp"));
 }
