@@ -185,3 +185,33 @@ fn malformed_presets_and_shoot_files_stop_the_run() {
         assert!(!out.path().join("manifest.json").exists());
     }
 }
+
+#[test]
+fn presets_show_works_out_the_kind_of_a_preset_file() {
+    let folder = tempfile::tempdir().unwrap();
+    let export = folder.path().join("upload.toml");
+    fs::write(
+        &export,
+        "[[derivative]]\nname = \"upload\"\nlong_edge = 3000\nmax_bytes = 1000000\n",
+    )
+    .unwrap();
+    let shown = headshot(&["presets", "show", path_arg(&export)]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(text.starts_with("# export preset"), "{text}");
+    assert!(text.contains("max_bytes = 1000000"), "{text}");
+
+    let broken = folder.path().join("broken.toml");
+    fs::write(&broken, "exposure = \"bright\"\n").unwrap();
+    let refused = headshot(&["presets", "show", path_arg(&broken)]);
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("as a tone preset") && message.contains("exposure"),
+        "{message}"
+    );
+}

@@ -393,8 +393,11 @@ impl Registry {
             Some(kind) => vec![kind],
             None => PresetKind::ALL.to_vec(),
         };
+        let explicit_kind = kind.is_some();
         let here = Path::new("");
         let mut found = Vec::new();
+        // Without --kind, a file that fails to parse as one kind may well be another kind.
+        let mut failures = Vec::new();
         for kind in kinds {
             let table = match kind {
                 PresetKind::Crop => self.crop(reference, here).map(|resolved| resolved.table),
@@ -406,10 +409,15 @@ impl Registry {
             match table {
                 Ok(table) => found.push((kind, table)),
                 Err(ConfigError::Usage(_)) => {}
-                Err(other) => return Err(other),
+                Err(other) if explicit_kind => return Err(other),
+                Err(other) => failures.push(format!("  as a {} preset: {other}", kind.folder())),
             }
         }
         match found.as_slice() {
+            [] if !failures.is_empty() => Err(ConfigError::Usage(format!(
+                "{reference:?} is not a valid preset of any kind:\n{}",
+                failures.join("\n")
+            ))),
             [] => Err(ConfigError::Usage(format!(
                 "no preset named {reference:?}; see `headshot presets list`"
             ))),
