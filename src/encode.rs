@@ -97,15 +97,6 @@ pub enum Effort {
     Small,
 }
 
-/// How one JPEG is written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JpegSettings {
-    pub quality: u8,
-    pub chroma: Chroma,
-    pub progressive: bool,
-    pub effort: Effort,
-}
-
 /// How one derivative is encoded, whatever its format. `chroma` and `progressive` apply to JPEG
 /// only: libwebp's lossy mode is always 4:2:0 and ravif always 4:4:4.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,13 +136,7 @@ pub fn encode(
             let mut segments =
                 metadata::jpeg_segments_from_blocks(embedded.blocks).map_err(|e| e.to_string())?;
             segments.extend(metadata::icc_segments(embedded.icc_profile));
-            let jpeg_settings = JpegSettings {
-                quality: settings.quality,
-                chroma: settings.chroma,
-                progressive: settings.progressive,
-                effort: settings.effort,
-            };
-            encode_jpeg(image, &jpeg_settings, &segments)
+            encode_jpeg(image, settings, &segments)
         }
         OutputFormat::Webp => {
             let bare = encode_webp(image, settings.quality, settings.effort)?;
@@ -299,10 +284,11 @@ fn encode_avif(
     })
 }
 
-/// Encodes an RGB image to JPEG bytes, with the given APPn segments (marker number, payload) after SOI.
+/// Encodes an RGB image to JPEG bytes, with the given APPn segments (marker number, payload) after
+/// SOI. `settings.format` is not consulted: this is the JPEG encoder.
 pub fn encode_jpeg(
     image: &image::RgbImage,
-    settings: &JpegSettings,
+    settings: &EncodeSettings,
     segments: &[(u8, Vec<u8>)],
 ) -> Result<Vec<u8>, String> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -354,7 +340,8 @@ mod tests {
             image::Rgb([(x * 4) as u8, (y * 5) as u8, 128])
         });
         for progressive in [false, true] {
-            let settings = JpegSettings {
+            let settings = EncodeSettings {
+                format: OutputFormat::Jpeg,
                 quality: 90,
                 chroma: Chroma::Full,
                 progressive,
@@ -393,7 +380,8 @@ mod tests {
             image::Rgb([(x ^ y) as u8, (x * 7 + y * 3) as u8, (x * y) as u8])
         });
         let encode = |quality: u8, chroma: Chroma| {
-            let settings = JpegSettings {
+            let settings = EncodeSettings {
+                format: OutputFormat::Jpeg,
                 quality,
                 chroma,
                 progressive: true,

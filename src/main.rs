@@ -12,7 +12,7 @@ use headshot::faces::FaceDetector;
 use headshot::manifest::Status;
 use headshot::metadata::MetadataPolicy;
 use headshot::names::{NamingConfig, NamingSettings, Review, Roster};
-use headshot::naming::{literal_extension, NameTemplate, DEFAULT_TEMPLATE};
+use headshot::naming::{check_template_extension, NameTemplate, DEFAULT_TEMPLATE};
 use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
 use headshot::presets::{PresetKind, Registry, ShootFile};
 use headshot::rerun::RerunPolicy;
@@ -525,17 +525,11 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
         if let Some(template) = &derivative.template {
             NameTemplate::parse_with_columns(template, &columns)?;
         }
-        let effective = derivative.template.as_deref().unwrap_or(&template);
-        if let Some(extension) = literal_extension(effective) {
-            if !derivative.format.fits_extension(extension) {
-                return Err(ConfigError::Usage(format!(
-                    "derivative {:?} is written as {} but the template {effective:?} names it .{extension}; use {{ext}} (gives .{}) or change format",
-                    derivative.name,
-                    derivative.format.name(),
-                    derivative.format.extension()
-                )));
-            }
-        }
+        check_template_extension(
+            &derivative.name,
+            derivative.format,
+            derivative.template.as_deref().unwrap_or(&template),
+        )?;
     }
     let options = RunOptions {
         inputs: args.inputs,

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use crate::encode::OutputFormat;
 use crate::error::ConfigError;
 
 /// Tokens a template may use, with what they expand to (for error messages and `--help`).
@@ -27,9 +28,26 @@ enum Piece {
     Token(String),
 }
 
+/// Refuses a template that names a derivative's files with another format's extension (a
+/// WebP written as `.jpg`); `{ext}`, or an extension that is no image format's, is fine.
+pub fn check_template_extension(
+    derivative: &str,
+    format: OutputFormat,
+    template: &str,
+) -> Result<(), ConfigError> {
+    match literal_extension(template) {
+        Some(extension) if !format.fits_extension(extension) => Err(ConfigError::Usage(format!(
+            "derivative {derivative:?} is written as {} but the template {template:?} names it .{extension}; use {{ext}} (gives .{}) or change format",
+            format.name(),
+            format.extension()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The extension a template writes literally (`"jpg"` for `"{stem}_{derivative}.jpg"`), or
 /// `None` when it ends in a token such as `{ext}`.
-pub fn literal_extension(template: &str) -> Option<&str> {
+fn literal_extension(template: &str) -> Option<&str> {
     let (_, extension) = template.rsplit_once('.')?;
     let literal = !extension.is_empty() && !extension.contains(['{', '}', '/']);
     literal.then_some(extension)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use headshot::decode::decode;
 use headshot::discover::{self, ImageFormat};
-use headshot::encode::{encode_jpeg, Chroma, Effort, JpegSettings};
+use headshot::encode::{encode_jpeg, Chroma, Effort, EncodeSettings, OutputFormat};
 use headshot::exif_info::{read_exif, CaptureTime};
 use headshot::names::{
     assign, read_slate, render_card, render_cards, AssignError, AssignOptions, Assignments,
@@ -429,7 +429,8 @@ fn hold_up(photo: &RgbImage, card: &RgbImage, fraction: f64) -> RgbImage {
     let top = photo.height().saturating_sub(height) / 2;
     image::imageops::replace(&mut frame, &card, i64::from(left), i64::from(top));
     let frame = image::imageops::blur(&frame, 1.2);
-    let settings = JpegSettings {
+    let settings = EncodeSettings {
+        format: OutputFormat::Jpeg,
         quality: 82,
         chroma: Chroma::Quarter,
         progressive: false,

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{headshot, path_arg, photo, run_shoot};
-use headshot::encode::{encode_jpeg, Chroma, Effort, JpegSettings};
+use headshot::encode::{encode_jpeg, Chroma, Effort, EncodeSettings, OutputFormat};
 use headshot::metadata::{jpeg_segments, CaptureTime, MetadataPolicy, OutputMetadata};
 use headshot::names::{read_slate, render_card};
 use serde_json::{json, Value};
@@ -347,7 +347,8 @@ fn slate_jpeg(corpus: &Path, card: image::GrayImage, capture_time: &str) -> Vec<
     let mut metadata = OutputMetadata::new(frame.width(), frame.height());
     metadata.capture_time = Some(CaptureTime::new(capture_time, None, None).unwrap());
     let segments = jpeg_segments(&metadata, None, MetadataPolicy::Privacy).unwrap();
-    let settings = JpegSettings {
+    let settings = EncodeSettings {
+        format: OutputFormat::Jpeg,
         quality: 85,
         chroma: Chroma::Quarter,
         progressive: false,

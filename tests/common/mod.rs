@@ -133,7 +133,8 @@ pub fn mean_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 pub fn make_jpeg(image: &image::RgbImage) -> Vec<u8> {
     headshot::encode::encode_jpeg(
         image,
-        &headshot::encode::JpegSettings {
+        &headshot::encode::EncodeSettings {
+            format: headshot::encode::OutputFormat::Jpeg,
             quality: 90,
             chroma: headshot::encode::Chroma::Quarter,
             progressive: false,
