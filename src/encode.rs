@@ -131,46 +131,65 @@ pub fn encode(
     settings: &EncodeSettings,
     embedded: Embedded<'_>,
 ) -> Result<Vec<u8>, String> {
+    let staged = encode_staged(image, settings)?;
+    embed(&staged, settings.format, image.dimensions(), embedded).map_err(|e| e.to_string())
+}
+
+/// The pixels of a derivative in its format with the sRGB profile, before any people or shoot
+/// metadata: JPEG with its ICC segments, WebP in the simple format, AVIF as ravif writes it
+/// (its nclx colour description says sRGB). [`embed`] completes it.
+pub fn encode_staged(
+    image: &image::RgbImage,
+    settings: &EncodeSettings,
+) -> Result<Vec<u8>, String> {
     match settings.format {
         OutputFormat::Jpeg => {
-            let mut segments =
-                metadata::jpeg_segments_from_blocks(embedded.blocks).map_err(|e| e.to_string())?;
-            segments.extend(metadata::icc_segments(embedded.icc_profile));
+            let segments = metadata::icc_segments(crate::colour::srgb_icc());
             encode_jpeg(image, settings, &segments)
         }
+        OutputFormat::Webp => encode_webp(image, settings.quality, settings.effort),
+        OutputFormat::Avif => encode_avif(image, settings.quality, settings.effort),
+    }
+}
+
+/// A staged file (from [`encode_staged`]) of `dimensions` pixels with `embedded` put into its
+/// container: JPEG APPn segments, WebP chunks (with the ICC profile), AVIF items. No pixel is
+/// decoded or re-encoded.
+pub fn embed(
+    staged: &[u8],
+    format: OutputFormat,
+    dimensions: (u32, u32),
+    embedded: Embedded<'_>,
+) -> Result<Vec<u8>, metadata::MetadataError> {
+    let blocks = embedded.blocks;
+    match format {
+        OutputFormat::Jpeg => {
+            let segments = metadata::jpeg_segments_from_blocks(blocks)?;
+            metadata::insert_segments_into_jpeg(staged, &segments)
+        }
         OutputFormat::Webp => {
-            let bare = encode_webp(image, settings.quality, settings.effort)?;
-            metadata::webp_with_metadata(
-                &bare,
-                image.dimensions(),
-                embedded.icc_profile,
-                embedded.blocks,
-            )
-            .map_err(|error| error.to_string())
+            metadata::webp_with_metadata(staged, dimensions, embedded.icc_profile, blocks)
         }
         OutputFormat::Avif => {
-            let file = encode_avif(
-                image,
-                settings.quality,
-                settings.effort,
-                &embedded.blocks.exif_tiff,
-            )?;
-            if embedded.blocks.xmp_packet.is_empty() {
-                return Ok(file);
+            let mut file = staged.to_vec();
+            if !blocks.exif_tiff.is_empty() {
+                file = metadata::avif_with_exif(&file, &blocks.exif_tiff)?;
             }
-            metadata::avif_with_xmp(&file, embedded.blocks.xmp_packet.as_bytes())
-                .map_err(|error| error.to_string())
+            if !blocks.xmp_packet.is_empty() {
+                file = metadata::avif_with_xmp(&file, blocks.xmp_packet.as_bytes())?;
+            }
+            Ok(file)
         }
     }
 }
 
-/// Encodes at `settings.quality`, or, when that is over `max_bytes`, at the highest quality down
-/// to `min_quality` whose whole file (metadata included) fits. File size grows with quality, so
+/// Encodes the staged file at `settings.quality`, or, when that is over `max_bytes`, at the
+/// highest quality down to `min_quality` whose staged file fits (the caller leaves room in
+/// `max_bytes` for the metadata [`embed`] adds). File size grows with quality, so
 /// a bisection needs about log2(quality - min_quality) extra encodes, only for outputs over budget.
 pub fn encode_within(
     image: &image::RgbImage,
     settings: &EncodeSettings,
-    embedded: Embedded<'_>,
     max_bytes: Option<u64>,
     min_quality: u8,
 ) -> Result<Encoded, String> {
@@ -179,7 +198,7 @@ pub fn encode_within(
             quality,
             ..settings.clone()
         };
-        encode(image, &settings, embedded).map(|bytes| Encoded {
+        encode_staged(image, &settings).map(|bytes| Encoded {
             bytes,
             quality,
             within_budget: true,
@@ -247,12 +266,7 @@ fn encode_webp(image: &image::RgbImage, quality: u8, effort: Effort) -> Result<V
 }
 
 /// AVIF through rav1e, single-threaded: photos already run in parallel, one per core.
-fn encode_avif(
-    image: &image::RgbImage,
-    quality: u8,
-    effort: Effort,
-    exif_tiff: &[u8],
-) -> Result<Vec<u8>, String> {
+fn encode_avif(image: &image::RgbImage, quality: u8, effort: Effort) -> Result<Vec<u8>, String> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let pixels: Vec<ravif::RGB8> = image
             .as_raw()
@@ -267,7 +281,6 @@ fn encode_avif(
             .with_quality(quality as f32)
             .with_speed(speed)
             .with_num_threads(Some(1))
-            .with_exif(exif_tiff)
             .encode_rgb(ravif::Img::new(
                 pixels.as_slice(),
                 image.width() as usize,
@@ -404,22 +417,9 @@ mod tests {
         })
     }
 
-    fn no_metadata() -> MetadataBlocks {
-        MetadataBlocks {
-            exif_tiff: Vec::new(),
-            xmp_packet: String::new(),
-            iptc_resources: Vec::new(),
-        }
-    }
-
     #[test]
     fn a_byte_budget_gets_the_highest_quality_that_fits() {
         let image = textured_image();
-        let blocks = no_metadata();
-        let embedded = Embedded {
-            blocks: &blocks,
-            icc_profile: &[],
-        };
         for format in [OutputFormat::Jpeg, OutputFormat::Webp] {
             let settings = EncodeSettings {
                 format,
@@ -433,10 +433,10 @@ mod tests {
                     quality,
                     ..settings.clone()
                 };
-                encode(&image, &settings, embedded).unwrap().len() as u64
+                encode_staged(&image, &settings).unwrap().len() as u64
             };
             let budget = (size_at(95) + size_at(50)) / 2;
-            let fitted = encode_within(&image, &settings, embedded, Some(budget), 40).unwrap();
+            let fitted = encode_within(&image, &settings, Some(budget), 40).unwrap();
             assert!(fitted.within_budget, "{format:?}");
             assert!(fitted.bytes.len() as u64 <= budget, "{format:?}");
             assert!(
@@ -451,11 +451,11 @@ mod tests {
                 fitted.quality
             );
 
-            let unreachable = encode_within(&image, &settings, embedded, Some(100), 60).unwrap();
+            let unreachable = encode_within(&image, &settings, Some(100), 60).unwrap();
             assert!(!unreachable.within_budget);
             assert_eq!(unreachable.quality, 60);
 
-            let unbounded = encode_within(&image, &settings, embedded, None, 40).unwrap();
+            let unbounded = encode_within(&image, &settings, None, 40).unwrap();
             assert_eq!((unbounded.quality, unbounded.within_budget), (95, true));
         }
     }

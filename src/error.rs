@@ -13,6 +13,8 @@ pub enum Stage {
     Tone,
     Resize,
     Encode,
+    /// Putting the metadata into a staged file's container.
+    Metadata,
     Write,
 }
 
@@ -25,6 +27,7 @@ impl fmt::Display for Stage {
             Stage::Tone => "tone",
             Stage::Resize => "resize",
             Stage::Encode => "encode",
+            Stage::Metadata => "metadata",
             Stage::Write => "write",
         };
         f.write_str(name)

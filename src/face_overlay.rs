@@ -1,25 +1,20 @@
 //! `headshot inspect --faces OUT.png`: why a crop came out as it did, drawn on a preview.
 //!
-//! Decodes the photo small, finds the faces as a run would, plans each chosen crop preset,
-//! and draws face boxes, eye points and every crop window (with its preset's name).
+//! Draws what the run's own analysis found (see `analyse`): face boxes, eye points and every
+//! crop window (with its preset's name). Nothing here detects or plans anything.
 
-use std::fs;
 use std::path::Path;
 
 use image::{Rgb, RgbImage};
 use serde::Serialize;
 
-use crate::crop::{self, CropPlan, CropPreset};
-use crate::decode;
-use crate::discover::ImageFormat;
-use crate::exif_info;
-use crate::faces::{Face, FaceDetector};
+use crate::analyse::{self, PhotoAnalysis};
+use crate::crop::{CropPlan, CropPreset};
+use crate::faces::Face;
 use crate::manifest::{CropRecord, FaceRecord};
-use crate::orient;
-use crate::resize::{self, SourceBox};
 
 /// Long edge of the drawn preview.
-const DRAWING_LONG_EDGE: u32 = 900;
+pub const DRAWING_LONG_EDGE: u32 = 900;
 
 /// Faces and crops of one photo, in upright source pixels.
 #[derive(Debug, Serialize)]
@@ -45,58 +40,38 @@ pub struct PresetCrop {
     pub needs_review: Option<String>,
 }
 
-/// Decodes `path` small, detects faces and plans every crop in `presets`.
-pub fn analyse(
-    path: &Path,
-    presets: &[(String, CropPreset)],
-    detector: &FaceDetector,
-    max_megapixels: u64,
-) -> Result<FaceAnalysis, String> {
-    let bytes = fs::read(path).map_err(|error| format!("cannot read file: {error}"))?;
-    let format = ImageFormat::sniff(&bytes).ok_or("not a JPEG, PNG or TIFF image")?;
-    let orientation = exif_info::read_exif(&bytes).info.orientation;
-    let stored = decode::probe_size(&bytes, format).map_err(|error| error.to_string())?;
-    let upright_size = orient::upright_size(stored, orientation);
-    let long_edge = upright_size.0.max(upright_size.1).max(1);
-    let min_scale = (f64::from(DRAWING_LONG_EDGE) / f64::from(long_edge)).min(1.0);
-    let decoded = decode::decode(&bytes, format, min_scale, max_megapixels)
-        .map_err(|error| error.to_string())?;
-    let upright = orient::to_upright(decoded.image, orientation);
-    let mut resizer = fast_image_resize::Resizer::new();
-    let shrink_to = |resizer: &mut fast_image_resize::Resizer, edge: u32| {
-        let (width, height) = resize::fit_long_edge(upright.width(), upright.height(), edge);
-        resize::crop_and_resize(resizer, &upright, SourceBox::whole(&upright), width, height)
-    };
-    // Detection sees the same size of copy as in a run, so the faces agree.
-    let detection_copy = shrink_to(&mut resizer, crate::pipeline::PREVIEW_LONG_EDGE)?;
-    let preview = shrink_to(&mut resizer, DRAWING_LONG_EDGE)?;
-    let to_source = upright_size.0 as f32 / detection_copy.width().max(1) as f32;
-    let source_faces: Vec<Face> = detector
-        .detect(&detection_copy)
-        .map_err(|error| error.to_string())?
-        .iter()
-        .map(|face| face.scaled(to_source))
-        .collect();
-    let plans: Vec<CropPlan> = presets
-        .iter()
-        .map(|(_, preset)| crop::plan_crop(preset, upright_size, &detection_copy, &source_faces))
-        .collect();
-    Ok(FaceAnalysis {
-        faces: source_faces.iter().map(FaceRecord::from_face).collect(),
-        crops: presets
+impl FaceAnalysis {
+    /// The faces of `analysis` and the plan of each of `presets` (analysed before), to draw on
+    /// `preview` (any small upright copy of the photo; empty when nothing is drawn).
+    pub fn new(
+        analysis: &PhotoAnalysis,
+        presets: &[(String, CropPreset)],
+        preview: RgbImage,
+    ) -> FaceAnalysis {
+        let (names, plans): (Vec<&String>, Vec<CropPlan>) = presets
             .iter()
-            .zip(&plans)
-            .map(|((name, _), plan)| PresetCrop {
-                preset: name.clone(),
-                crop: CropRecord::from_plan(plan),
-                needs_review: plan.needs_review.clone(),
+            .filter_map(|(name, preset)| {
+                let plan = analysis.crop(&analyse::crop_key(preset))?;
+                Some((name, plan.clone()))
             })
-            .collect(),
-        preview,
-        upright_size,
-        plans,
-        source_faces,
-    })
+            .unzip();
+        FaceAnalysis {
+            faces: analysis.faces().iter().map(FaceRecord::from_face).collect(),
+            crops: names
+                .into_iter()
+                .zip(&plans)
+                .map(|(name, plan)| PresetCrop {
+                    preset: name.clone(),
+                    crop: CropRecord::from_plan(plan),
+                    needs_review: plan.needs_review.clone(),
+                })
+                .collect(),
+            preview,
+            upright_size: analysis.upright_size,
+            plans,
+            source_faces: analysis.faces().to_vec(),
+        }
+    }
 }
 
 /// One colour per crop preset, in order; faces are green, eyes red.

@@ -7,9 +7,8 @@ use serde::Serialize;
 
 use crate::decode;
 use crate::discover::ImageFormat;
-use crate::error::ConfigError;
 use crate::exif_info::{read_exif, ExifInfo};
-use crate::names::{AssignOptions, NamesFrom, NamingConfig, PhotoAssignment, Role};
+use crate::names::{PhotoAssignment, Role};
 use crate::orient;
 
 /// Everything `inspect` reports for one file.
@@ -269,45 +268,4 @@ pub fn default_shoot_folder(file: &Path) -> PathBuf {
         .filter(|parent| !parent.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf()
-}
-
-/// Who each of `files` is assigned to when the whole shoot in `shoot` is named from `source`
-/// (a `first_file` row or a slate names the frames after it, so the whole shoot counts).
-pub fn assignments(
-    files: &[PathBuf],
-    shoot: &Path,
-    source: &NamesFrom,
-    options: &AssignOptions,
-    max_megapixels: u64,
-) -> Result<Vec<PhotoAssignment>, ConfigError> {
-    // No output folder to skip: a hidden name discovery never enters, and never created.
-    let nowhere = shoot.join(".headshot-inspect");
-    let (mut photos, _) =
-        crate::pipeline::discover_in_capture_order(&[shoot.to_path_buf()], &nowhere)?;
-    let naming = NamingConfig {
-        source: Some(source.clone()),
-        assign: *options,
-        ..NamingConfig::default()
-    };
-    crate::pipeline::assign_names(&mut photos, &naming, max_megapixels)?;
-    files
-        .iter()
-        .map(|file| {
-            let wanted = fs::canonicalize(file).map_err(|source| ConfigError::Io {
-                path: file.clone(),
-                source,
-            })?;
-            photos
-                .iter()
-                .find(|photo| fs::canonicalize(&photo.input.path).ok().as_ref() == Some(&wanted))
-                .map(|photo| photo.assignment.clone())
-                .ok_or_else(|| {
-                    ConfigError::Usage(format!(
-                        "{} is not in the shoot {}; give the shoot folder with --shoot",
-                        file.display(),
-                        shoot.display()
-                    ))
-                })
-        })
-        .collect()
 }

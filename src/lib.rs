@@ -3,15 +3,21 @@
 //! The library does all the work; `main.rs` only parses flags and reports.
 //! A photo flows one way through the stages below; see ARCHITECTURE.md.
 
+pub mod analyse;
 pub mod colour;
+pub mod config;
 pub mod crop;
+pub mod decide;
 pub mod decode;
+pub mod develop;
 pub mod discover;
 pub mod encode;
 pub mod error;
 pub mod exif_info;
 pub mod face_overlay;
 pub mod faces;
+pub mod fingerprint;
+pub mod finish;
 pub mod gallery;
 pub mod inspect;
 pub mod manifest;
@@ -21,7 +27,10 @@ pub mod naming;
 pub mod orient;
 pub mod output;
 pub mod pipeline;
+pub mod plan;
 pub mod presets;
+pub mod render;
 pub mod rerun;
 pub mod resize;
+pub mod timing;
 pub mod tone;

@@ -7,17 +7,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use headshot::config::{NamesFlags, RunFlags};
 use headshot::error::ConfigError;
-use headshot::faces::FaceDetector;
-use headshot::manifest::Status;
 use headshot::metadata::MetadataPolicy;
-use headshot::names::{NamingConfig, NamingSettings, Review, Roster};
-use headshot::naming::{check_template_extension, NameTemplate, DEFAULT_TEMPLATE};
-use headshot::pipeline::{Job, RunOptions, RunReport, ShootInfo};
-use headshot::presets::{PresetKind, Registry, ShootFile};
-use headshot::rerun::RerunPolicy;
+use headshot::names::{Review, Roster};
+use headshot::pipeline::{Job, Progress, RunReport};
+use headshot::plan::RunOptions;
+use headshot::presets::{PresetKind, Registry};
 use headshot::{decode, face_overlay, inspect, pipeline};
-use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -236,55 +233,75 @@ fn main() -> ExitCode {
             preset_folders,
             no_faces,
         } => {
-            let mut inspections: Vec<_> = files.iter().map(|file| inspect::inspect(file)).collect();
-            if let Err(error) = add_assignments(&mut inspections, &files, &names, shoot) {
-                eprintln!("headshot: {error}");
-                return ExitCode::from(2);
-            }
-            if !no_faces || faces.is_some() {
-                let request = FaceRequest {
-                    drawing: faces,
-                    crops,
-                    registry: Registry::new(preset_folders),
-                };
-                if let Err(error) = add_face_analyses(&mut inspections, &files, &request) {
-                    eprintln!("headshot: {error}");
-                    return ExitCode::from(2);
-                }
-            }
-            if json {
-                let value = if inspections.len() == 1 {
-                    serde_json::to_string_pretty(&inspections[0])
-                } else {
-                    serde_json::to_string_pretty(&inspections)
-                };
-                println!("{}", value.unwrap_or_default());
-            } else {
-                let texts: Vec<String> = inspections.iter().map(|i| i.to_text()).collect();
-                println!("{}", texts.join("\n\n"));
-            }
-            if inspections.iter().any(|i| i.error.is_some()) {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
+            let request = InspectRequest {
+                names,
+                shoot,
+                drawing: faces,
+                crops,
+                preset_folders,
+                no_faces,
+            };
+            inspect_command(&files, &request, json)
         }
         Command::Slates { roster, out } => slates_command(&roster, &out),
     }
 }
 
-struct FaceRequest {
+struct InspectRequest {
+    names: NamesArgs,
+    shoot: Option<PathBuf>,
     drawing: Option<PathBuf>,
     crops: Vec<String>,
-    registry: Registry,
+    preset_folders: Vec<PathBuf>,
+    no_faces: bool,
 }
 
-/// `inspect`: faces and each crop preset's window per file, drawn with `--faces OUT`.
-fn add_face_analyses(
+fn inspect_command(files: &[PathBuf], request: &InspectRequest, json: bool) -> ExitCode {
+    let mut inspections: Vec<_> = files.iter().map(|file| inspect::inspect(file)).collect();
+    if let Err(error) = add_run_view(&mut inspections, files, request) {
+        eprintln!("headshot: {error}");
+        return ExitCode::from(2);
+    }
+    if json {
+        let value = if inspections.len() == 1 {
+            serde_json::to_string_pretty(&inspections[0])
+        } else {
+            serde_json::to_string_pretty(&inspections)
+        };
+        println!("{}", value.unwrap_or_default());
+    } else {
+        let texts: Vec<String> = inspections.iter().map(|i| i.to_text()).collect();
+        println!("{}", texts.join("\n\n"));
+    }
+    if inspections.iter().any(|i| i.error.is_some()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `inspect`: what `run` would find in each file (faces, each crop's window) and who it would
+/// name, from the same settings (flags over the shoot file) and the same analyse and decide code.
+fn add_run_view(
     inspections: &mut [inspect::Inspection],
     files: &[PathBuf],
-    request: &FaceRequest,
+    request: &InspectRequest,
 ) -> Result<(), ConfigError> {
+    let names_wanted = request.names.names.is_some() || request.names.slates;
+    let wants_faces = !request.no_faces || request.drawing.is_some();
+    let shoot = request
+        .shoot
+        .clone()
+        .unwrap_or_else(|| inspect::default_shoot_folder(&files[0]));
+    // No output folder to skip: a hidden name discovery never enters, and never created.
+    let mut flags = RunFlags::new(vec![shoot.clone()], shoot.join(".headshot-inspect"));
+    flags.preset_folders = request.preset_folders.clone();
+    flags.names = request.names.to_flags();
+    let options = RunOptions::resolve(&flags)?;
+    if !wants_faces && !names_wanted && options.naming.source.is_none() {
+        return Ok(());
+    }
+    let registry = Registry::new(request.preset_folders.clone());
     let crop_names: Vec<String> = if request.crops.is_empty() {
         headshot::crop::BUILTIN_CROP_PRESETS
             .iter()
@@ -294,58 +311,49 @@ fn add_face_analyses(
         request.crops.clone()
     };
     let mut crops = Vec::new();
-    for name in crop_names {
-        let resolved = request.registry.crop(&name, Path::new(""))?;
-        crops.push((resolved.name, resolved.preset));
+    if wants_faces {
+        for name in crop_names {
+            let resolved = registry.crop(&name, Path::new(""))?;
+            crops.push((resolved.name, resolved.preset));
+        }
     }
-    let detector = FaceDetector::new().map_err(|error| ConfigError::Usage(error.to_string()))?;
+    let mut options = options;
+    options.detect_faces = wants_faces;
+    let job = Job::plan(options)?;
+    let extra: Vec<_> = crops.iter().map(|(_, preset)| preset.clone()).collect();
+    let results = job.inspect(files, &extra, request.drawing.is_some());
     let several = files.len() > 1;
-    for (inspection, file) in inspections.iter_mut().zip(files) {
+    for ((inspection, file), result) in inspections.iter_mut().zip(files).zip(results) {
         if inspection.error.is_some() {
             continue;
         }
-        match face_overlay::analyse(file, &crops, &detector, decode::DEFAULT_MAX_MEGAPIXELS) {
-            Ok(analysis) => {
-                if let Some(out) = &request.drawing {
-                    let path = if several {
-                        let stem = file.file_stem().unwrap_or_default().to_string_lossy();
-                        out.join(format!("{stem}.faces.png"))
-                    } else {
-                        out.clone()
-                    };
-                    if let Err(error) = face_overlay::write_drawing(&analysis, &path) {
-                        inspection.error = Some(error);
-                    }
-                }
-                inspection.face_analysis = Some(analysis);
+        let inspected = match result {
+            Ok(inspected) => inspected,
+            Err(error) => {
+                inspection.warnings.push(format!("analysis: {error}"));
+                continue;
             }
-            Err(error) => inspection.warnings.push(format!("face analysis: {error}")),
+        };
+        inspection.naming = inspected.assignment;
+        if !wants_faces {
+            continue;
         }
-    }
-    Ok(())
-}
-
-/// `inspect --names/--slates`: who each file is assigned to, planned over its whole shoot.
-fn add_assignments(
-    inspections: &mut [inspect::Inspection],
-    files: &[PathBuf],
-    names: &NamesArgs,
-    shoot: Option<PathBuf>,
-) -> Result<(), ConfigError> {
-    let naming = naming_settings(names, &ShootFile::default(), &PathBuf::new()).load()?;
-    let Some(source) = &naming.source else {
-        return Ok(());
-    };
-    let shoot = shoot.unwrap_or_else(|| inspect::default_shoot_folder(&files[0]));
-    let assignments = inspect::assignments(
-        files,
-        &shoot,
-        source,
-        &naming.assign,
-        decode::DEFAULT_MAX_MEGAPIXELS,
-    )?;
-    for (inspection, assignment) in inspections.iter_mut().zip(assignments) {
-        inspection.naming = Some(assignment);
+        let preview = inspected
+            .drawing
+            .unwrap_or_else(|| image::RgbImage::new(1, 1));
+        let analysis = face_overlay::FaceAnalysis::new(&inspected.analysis, &crops, preview);
+        if let Some(out) = &request.drawing {
+            let path = if several {
+                let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+                out.join(format!("{stem}.faces.png"))
+            } else {
+                out.clone()
+            };
+            if let Err(error) = face_overlay::write_drawing(&analysis, &path) {
+                inspection.error = Some(error);
+            }
+        }
+        inspection.face_analysis = Some(analysis);
     }
     Ok(())
 }
@@ -375,25 +383,6 @@ fn slates_command(roster: &std::path::Path, out: &std::path::Path) -> ExitCode {
             eprintln!("headshot: {error}");
             ExitCode::from(2)
         }
-    }
-}
-
-/// Naming settings from flags, falling back to the shoot file (its paths relative to itself).
-fn naming_settings(
-    names: &NamesArgs,
-    shoot: &ShootFile,
-    shoot_folder: &std::path::Path,
-) -> NamingSettings {
-    let from_file = |path: &Option<String>| path.as_ref().map(|path| shoot_folder.join(path));
-    NamingSettings {
-        names: names.names.clone().or_else(|| from_file(&shoot.names)),
-        slates: names.slates || shoot.slates.unwrap_or(false),
-        roster: names.roster.clone().or_else(|| from_file(&shoot.roster)),
-        clock_offset: names.clock_offset.clone().or(shoot.clock_offset.clone()),
-        max_gap: names.max_gap.clone().or(shoot.max_gap.clone()),
-        caption: shoot.caption.clone(),
-        by_person: false,
-        sidecars: false,
     }
 }
 
@@ -451,112 +440,46 @@ fn presets_command(action: PresetsAction, registry: Registry) -> ExitCode {
     }
 }
 
-/// The shoot file: `--config`, else `headshot.toml` in the first input folder.
-fn find_shoot_file(args: &RunArgs) -> Result<(ShootFile, PathBuf), ConfigError> {
-    let path = match &args.config {
-        Some(path) => Some(path.clone()),
-        None => args
-            .inputs
-            .iter()
-            .find(|input| input.is_dir())
-            .map(|folder| folder.join("headshot.toml"))
-            .filter(|path| path.is_file()),
-    };
-    match path {
-        Some(path) => {
-            let folder = path.parent().map(PathBuf::from).unwrap_or_default();
-            Ok((ShootFile::load(&path)?, folder))
+impl NamesArgs {
+    fn to_flags(&self) -> NamesFlags {
+        NamesFlags {
+            names: self.names.clone(),
+            slates: self.slates,
+            roster: self.roster.clone(),
+            clock_offset: self.clock_offset.clone(),
+            max_gap: self.max_gap.clone(),
         }
-        None => Ok((ShootFile::default(), PathBuf::new())),
+    }
+}
+
+impl RunArgs {
+    fn to_flags(&self) -> RunFlags {
+        RunFlags {
+            export: self.export.clone(),
+            crop: self.crop.clone(),
+            tone: self.tone.clone(),
+            template: self.template.clone(),
+            config: self.config.clone(),
+            preset_folders: self.preset_folders.clone(),
+            jobs: self.jobs,
+            max_megapixels: self.max_megapixels,
+            event: self.event.clone(),
+            credit: self.credit.clone(),
+            copyright: self.copyright.clone(),
+            force: self.force,
+            metadata_policy: self.metadata.into(),
+            faces: self.faces,
+            names: self.names.to_flags(),
+            caption: self.caption.clone(),
+            by_person: self.by_person,
+            sidecars: self.sidecars,
+            ..RunFlags::new(self.inputs.clone(), self.out.clone())
+        }
     }
 }
 
 fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
-    if args.jobs == Some(0) {
-        return Err(ConfigError::Usage("--jobs must be at least 1".to_string()));
-    }
-    let (shoot, shoot_folder) = find_shoot_file(&args)?;
-    let registry = Registry::new(args.preset_folders.clone());
-    // A flag names a preset relative to the current folder; the shoot file, relative to itself.
-    let choose = |flag: &Option<String>, from_file: &Option<String>, default: &str| match (
-        flag, from_file,
-    ) {
-        (Some(flag), _) => (flag.clone(), PathBuf::new()),
-        (None, Some(value)) => (value.clone(), shoot_folder.clone()),
-        (None, None) => (default.to_string(), PathBuf::new()),
-    };
-    let (export_name, export_folder) = choose(&args.export, &shoot.export, "web");
-    let (crop_name, crop_folder) = choose(&args.crop, &shoot.crop, "original");
-    let (tone_name, tone_folder) = choose(&args.tone, &shoot.tone, "neutral");
-    let export = registry
-        .export_relative(&export_name, &export_folder)?
-        .preset;
-    let crop = registry.crop(&crop_name, &crop_folder)?;
-    let derivative_crops = export
-        .derivatives
-        .iter()
-        .map(|derivative| {
-            derivative
-                .crop
-                .as_ref()
-                .map(|name| {
-                    registry
-                        .crop(name, &export_folder)
-                        .map(|resolved| (resolved.name, resolved.preset))
-                })
-                .transpose()
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let tone = registry.tone(&tone_name, &tone_folder)?;
-    let naming = NamingSettings {
-        caption: args.caption.clone().or(shoot.caption.clone()),
-        by_person: args.by_person,
-        sidecars: args.sidecars,
-        ..naming_settings(&args.names, &shoot, &shoot_folder)
-    }
-    .load()?;
-    let columns = naming_columns(&naming);
-    let template = args
-        .template
-        .clone()
-        .or(shoot.template.clone())
-        .unwrap_or_else(|| DEFAULT_TEMPLATE.to_string());
-    for derivative in &export.derivatives {
-        if let Some(template) = &derivative.template {
-            NameTemplate::parse_with_columns(template, &columns)?;
-        }
-        check_template_extension(
-            &derivative.name,
-            derivative.format,
-            derivative.template.as_deref().unwrap_or(&template),
-        )?;
-    }
-    let options = RunOptions {
-        inputs: args.inputs,
-        output_dir: args.out,
-        export,
-        export_name,
-        crop: (crop.name, crop.preset),
-        derivative_crops,
-        tone: Arc::new(tone),
-        template: NameTemplate::parse_with_columns(&template, &columns)?,
-        jobs: args.jobs,
-        max_megapixels: args.max_megapixels,
-        shoot: ShootInfo {
-            event: args.event.or(shoot.event),
-            credit: args.credit.or(shoot.credit),
-            copyright: args.copyright.or(shoot.copyright),
-        },
-        metadata_policy: args.metadata.into(),
-        detect_faces: args.faces,
-        rerun: if args.force {
-            RerunPolicy::RedoAll
-        } else {
-            RerunPolicy::SkipCurrent
-        },
-        naming,
-    };
-    let job = Job::plan(options)?;
+    let job = Job::plan(RunOptions::resolve(&args.to_flags())?)?;
     let show_progress = !args.quiet && std::io::stdout().is_terminal();
     let progress = if show_progress {
         let bar = ProgressBar::new(job.photos.len() as u64);
@@ -568,17 +491,17 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
     } else {
         ProgressBar::hidden()
     };
-    let report = job.run(&|record| {
-        if show_progress && record.status == Status::Failed {
-            progress.suspend(|| {
-                eprintln!(
-                    "failed: {}: {}",
-                    record.source,
-                    record.error.as_deref().unwrap_or("unknown error")
-                )
-            });
+    let report = job.run(&|event| {
+        let (source, failure) = match event {
+            Progress::Rendered { source, failure } => {
+                progress.inc(1);
+                (source, failure)
+            }
+            Progress::Finished { record, failure } => (Path::new(&record.source), failure),
+        };
+        if let (true, Some(failure)) = (show_progress, failure) {
+            progress.suspend(|| eprintln!("failed: {}: {}", source.display(), failure.error));
         }
-        progress.inc(1);
     })?;
     progress.finish_and_clear();
     print_summary(&report, &job);
@@ -657,15 +580,6 @@ fn two_significant_digits(value: f64) -> String {
     }
     let decimals = (1.0 - value.abs().log10().floor()).max(0.0) as usize;
     format!("{value:.decimals$}")
-}
-
-/// The sheet's (or roster's) extra columns, usable as file-name tokens.
-fn naming_columns(naming: &NamingConfig) -> Vec<String> {
-    naming
-        .source
-        .as_ref()
-        .map(|source| source.columns())
-        .unwrap_or_default()
 }
 
 /// What a volunteer should look at after a named run (also in manifest.json `review`).

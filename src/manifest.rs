@@ -201,6 +201,25 @@ pub struct Timing {
     /// Seconds spent in each stage, summed over all workers (so they add up to about
     /// `wall_seconds × jobs`): where a run's time goes.
     pub stage_seconds: StageSeconds,
+    /// How much work the run did: what re-runs and caches saved shows here.
+    pub counts: WorkCounts,
+}
+
+/// What a run did, counted: decodes, analysers run, renders, outputs finished.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorkCounts {
+    /// Photos decoded (each at most once).
+    pub decodes: u64,
+    /// Photos the face detector ran on (the rest took their faces from the analysis cache).
+    pub face_detections: u64,
+    /// Photos read for a QR slate.
+    pub slate_reads: u64,
+    /// Crop plans made (saliency and face framing); cached ones are not counted.
+    pub crop_plans: u64,
+    /// Photos whose derivatives were rendered (the rest reused their staged files).
+    pub renders: u64,
+    /// Final outputs written by the finish pass (the rest were current).
+    pub outputs_finished: u64,
 }
 
 /// Per-stage worker time; see [`Timing::stage_seconds`].
@@ -210,14 +229,18 @@ pub struct StageSeconds {
     pub decode: f64,
     /// The small preview, face detection and crop planning.
     pub analyse: f64,
-    /// Tone tables over the working image.
+    /// Tone tables and sharpening, every derivative (after resizing).
     pub tone: f64,
-    /// Crop, resize and sharpen, every derivative.
+    /// Crop and resize, every derivative.
     pub resize: f64,
-    /// Metadata and encoding, every derivative.
+    /// Encoding, every derivative.
     pub encode: f64,
-    /// Writing and renaming output files.
+    /// Writing and renaming output files (staged and final).
     pub write: f64,
+    /// The decide pass: names, file names, metadata, review, over the whole shoot.
+    pub decide: f64,
+    /// The finish pass: metadata into the staged files' containers, and writing them.
+    pub finish: f64,
 }
 
 /// The settings that shaped the outputs.

@@ -1,139 +1,96 @@
-//! The batch: plan every photo's work up front, then run photos in parallel, one trip each.
+//! The batch in three passes (see ARCHITECTURE.md):
 //!
-//! `Job::plan` validates everything and fixes output names before any pixel is decoded;
-//! `Job::run` decodes each photo once and fans out to its derivatives.
+//! 1. **Analyse and render**, in parallel, per photo, one decode: what the photo shows
+//!    (`analyse`) and its staged derivatives (`render`), both reused from earlier runs when
+//!    their inputs are unchanged.
+//! 2. **Decide**, once, over the whole shoot: names, file names, metadata, review (`decide`).
+//! 3. **Finish**, in parallel: staged derivatives under their final names with their metadata
+//!    (`finish`), then the manifest, the CSV and the review page.
 
 use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::colour;
-use crate::crop::{self, Anchor, CropPlan, CropPreset};
+use crate::analyse::{self, Analysers, AnalysisCache, AnalysisNeeds, PhotoAnalysis};
+use crate::decide::{self, PhotoFacts, PhotoPlan};
 use crate::decode;
-use crate::discover::{self, ImageFormat, InputFile};
-use crate::encode::{self, Embedded};
+use crate::develop::{self, Developed};
+use crate::discover::ImageFormat;
 use crate::error::{ConfigError, PhotoError, PhotoFailure, Stage};
-use crate::exif_info::{self, ExifInfo};
-use crate::faces::{Face, FaceDetector};
+use crate::finish;
 use crate::gallery;
 use crate::manifest::{
-    CropRecord, Exposure, FaceRecord, IgnoredFile, Manifest, OutputRecord, PhotoRecord,
-    PresetsUsed, Settings, StageSeconds, Status, Summary, Timing, MANIFEST_VERSION,
+    Exposure, FaceRecord, IgnoredFile, Manifest, PhotoRecord, PresetsUsed, Settings, Status,
+    Summary, Timing, WorkCounts, MANIFEST_VERSION,
 };
-use crate::metadata::{self, CropWindow, FaceRegion, MetadataPolicy, OutputMetadata, PixelSize};
-use crate::names::{self, NamingConfig, PhotoAssignment, Review, Role, ShootPhoto};
-use crate::naming::{NameAllocator, NameTemplate, NameValues};
-use crate::orient;
+use crate::names::Review;
 use crate::output;
-use crate::presets::{DerivativeSpec, ExportPreset, NamedTone};
-use crate::rerun::{self, RerunPolicy, RerunState, Verdict};
-use crate::resize::{self, SourceBox};
+use crate::plan::{self, PlannedPhoto, RunOptions};
+use crate::render::{self, RenderInput, Rendered};
+use crate::rerun::{self, FinishedOutput, RerunPolicy, RerunState, SourceStamp};
+use crate::timing::{StageClock, TimedStage};
 
-/// Validated settings for a run; building one checks everything a user can get wrong.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub inputs: Vec<PathBuf>,
-    pub output_dir: PathBuf,
-    pub export_name: String,
-    pub export: ExportPreset,
-    /// The shoot's crop preset (name, preset), used by derivatives without their own.
-    pub crop: (String, CropPreset),
-    /// Per derivative (in export order): a crop preset overriding the shoot's, if any.
-    pub derivative_crops: Vec<Option<(String, CropPreset)>>,
-    /// The compiled tone preset, applied once per photo.
-    pub tone: Arc<NamedTone>,
-    pub template: NameTemplate,
-    /// Worker threads; `None` uses every core.
-    pub jobs: Option<usize>,
-    pub max_megapixels: u64,
-    /// What the shoot has in common: event, credit, copyright.
-    pub shoot: ShootInfo,
-    /// What of the source's metadata the derivatives carry.
-    pub metadata_policy: MetadataPolicy,
-    /// Detect faces even when no crop in use needs them (`--faces`), to record them.
-    pub detect_faces: bool,
-    /// Skip photos whose outputs are still current, or redo all (`--force`).
-    pub rerun: RerunPolicy,
-    /// Who is in which photo (sheet or slates), captions, `--by-person`, `--sidecars`.
-    pub naming: NamingConfig,
-}
+pub use crate::decide::SIDECAR_FOLDER;
+pub use crate::develop::PREVIEW_LONG_EDGE;
+pub use crate::plan::{discover_in_capture_order, IgnoredPath, ShootInfo};
 
-/// Facts about the whole shoot that go into every photo's metadata.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ShootInfo {
-    pub event: Option<String>,
-    /// The photographer's credit line (XMP dc:creator, IPTC By-line, EXIF Artist).
-    pub credit: Option<String>,
-    pub copyright: Option<String>,
-}
-
-/// One photo's planned work.
-#[derive(Debug, Clone)]
-pub struct PlannedPhoto {
-    pub input: InputFile,
-    pub exif: ExifInfo,
-    pub exif_warnings: Vec<String>,
-    /// Output path (relative to the output folder) per derivative, in export order.
-    pub output_paths: Vec<PathBuf>,
-    /// Who is in the photo and why; a slate gets no derivatives.
-    pub assignment: PhotoAssignment,
-    /// Where `--sidecars` writes this original's `.xmp` (relative to the output folder).
-    pub sidecar_path: Option<PathBuf>,
-}
-
-/// A planned batch: photos in capture order, every output name fixed.
+/// A planned batch: photos in capture order, settings validated.
 #[derive(Debug)]
 pub struct Job {
     pub options: RunOptions,
     pub photos: Vec<PlannedPhoto>,
-    pub ignored: Vec<(PathBuf, String)>,
-    /// Loaded on first use, shared by every worker; the error text if the models fail to load.
-    face_detector: OnceLock<Result<FaceDetector, String>>,
-    /// Worker time per stage, for the manifest's timing.
-    stage_clock: StageClock,
-    /// Naming problems to look at; `None` when the run has no names.
-    pub review: Option<Review>,
+    pub ignored: Vec<IgnoredPath>,
+    analysers: Analysers,
+    clock: StageClock,
+    decodes: AtomicU64,
+    renders: AtomicU64,
+    outputs_finished: AtomicU64,
+    /// Fingerprint of what the tone preset does, computed once.
+    tone_fingerprint: u64,
 }
 
-/// Nanoseconds per stage, added to by every worker.
+/// What the first pass made of one photo.
 #[derive(Debug, Default)]
-struct StageClock([AtomicU64; 6]);
-
-#[derive(Debug, Clone, Copy)]
-enum TimedStage {
-    Decode,
-    Analyse,
-    Tone,
-    Resize,
-    Encode,
-    Write,
+pub struct PhotoOutcome {
+    pub stamp: Option<SourceStamp>,
+    pub xxh3: Option<u64>,
+    pub format: Option<ImageFormat>,
+    pub analysis: Option<PhotoAnalysis>,
+    /// `None` for a slate (or a failure).
+    pub rendered: Option<Rendered>,
+    /// Decoder and colour warnings of this run's decode.
+    pub warnings: Vec<String>,
+    /// Whether this run decoded the photo.
+    pub decoded: bool,
+    pub failure: Option<PhotoFailure>,
 }
 
-impl StageClock {
-    /// Adds the time since `*since` to `stage` and restarts `*since`.
-    fn lap(&self, stage: TimedStage, since: &mut Instant) {
-        let now = Instant::now();
-        let nanos = now.duration_since(*since).as_nanos() as u64;
-        self.0[stage as usize].fetch_add(nanos, Ordering::Relaxed);
-        *since = now;
-    }
+/// A photo decoded and analysed, ready to render.
+struct Analysed {
+    xxh3: u64,
+    format: ImageFormat,
+    developed: Developed,
+    preview: image::RgbImage,
+    analysis: PhotoAnalysis,
+}
 
-    fn seconds(&self) -> StageSeconds {
-        let read = |stage: TimedStage| self.0[stage as usize].load(Ordering::Relaxed) as f64 / 1e9;
-        StageSeconds {
-            decode: read(TimedStage::Decode),
-            analyse: read(TimedStage::Analyse),
-            tone: read(TimedStage::Tone),
-            resize: read(TimedStage::Resize),
-            encode: read(TimedStage::Encode),
-            write: read(TimedStage::Write),
-        }
-    }
+/// What the run reports as it goes (called from worker threads).
+pub enum Progress<'a> {
+    /// A photo's first pass is done (analysed and rendered, or failed).
+    Rendered {
+        source: &'a Path,
+        failure: Option<&'a PhotoFailure>,
+    },
+    /// A photo's outputs are written; its manifest record is final. `failure` is set when the
+    /// finish pass failed it (a failure of the first pass was reported then).
+    Finished {
+        record: &'a PhotoRecord,
+        failure: Option<&'a PhotoFailure>,
+    },
 }
 
 /// The outcome of a run.
@@ -159,45 +116,80 @@ pub fn in_photo_stage() -> bool {
     IN_PHOTO.with(Cell::get)
 }
 
+/// Runs `work` with panics caught and reported as a decoder crash of `path`.
+fn guarded<T>(
+    path: &Path,
+    work: impl FnOnce() -> Result<T, (Stage, PhotoError)>,
+) -> Result<T, PhotoFailure> {
+    IN_PHOTO.with(|flag| flag.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    IN_PHOTO.with(|flag| flag.set(false));
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err((stage, error))) => Err(PhotoFailure {
+            path: path.to_path_buf(),
+            stage,
+            error,
+        }),
+        Err(payload) => Err(PhotoFailure {
+            path: path.to_path_buf(),
+            stage: Stage::Decode,
+            error: PhotoError::DecoderPanic(decode::panic_message(payload.as_ref())),
+        }),
+    }
+}
+
 impl Job {
-    /// Discovers inputs, reads their EXIF, orders them, names them and fixes every output name.
+    /// Discovers inputs, reads their EXIF and orders them; nothing is decoded.
     pub fn plan(options: RunOptions) -> Result<Job, ConfigError> {
-        check_output_folder(&options.inputs, &options.output_dir)?;
-        let (mut photos, ignored) =
-            discover_in_capture_order(&options.inputs, &options.output_dir)?;
-        let review = assign_names(&mut photos, &options.naming, options.max_megapixels)?;
-        assign_output_paths(&mut photos, &options);
+        plan::check_output_folder(&options.inputs, &options.output_dir)?;
+        let (photos, ignored) =
+            plan::discover_in_capture_order(&options.inputs, &options.output_dir)?;
+        decide::check_sheet(&photos, &options)?;
+        let tone_fingerprint = options.tone.fingerprint();
         Ok(Job {
             options,
             photos,
             ignored,
-            review,
-            face_detector: OnceLock::new(),
-            stage_clock: StageClock::default(),
+            analysers: Analysers::default(),
+            clock: StageClock::default(),
+            decodes: AtomicU64::new(0),
+            renders: AtomicU64::new(0),
+            outputs_finished: AtomicU64::new(0),
+            tone_fingerprint,
         })
     }
 
-    /// Processes every photo; `on_photo_done` is called (from worker threads) as each finishes.
-    pub fn run(
-        &self,
-        on_photo_done: &(dyn Fn(&PhotoRecord) + Sync),
-    ) -> Result<RunReport, ConfigError> {
+    /// What every photo's analysis must hold for this run.
+    pub fn analysis_needs(&self) -> AnalysisNeeds {
+        let mut crops = Vec::new();
+        for (_, preset) in self.options.crop_presets() {
+            let key = analyse::crop_key(preset);
+            if !crops.iter().any(|(known, _)| known == &key) {
+                crops.push((key, preset.clone()));
+            }
+        }
+        AnalysisNeeds {
+            faces: self.options.needs_faces(),
+            slates: self.options.reads_slates(),
+            crops,
+        }
+    }
+
+    /// Runs the three passes and writes the manifest, the CSV and the review page.
+    pub fn run(&self, progress: &(dyn Fn(Progress<'_>) + Sync)) -> Result<RunReport, ConfigError> {
         let started = Instant::now();
-        fs::create_dir_all(&self.options.output_dir).map_err(|source| ConfigError::Io {
-            path: self.options.output_dir.clone(),
+        let output_dir = &self.options.output_dir;
+        fs::create_dir_all(output_dir).map_err(|source| ConfigError::Io {
+            path: output_dir.clone(),
             source,
         })?;
-        output::remove_stale_temp_files(&self.options.output_dir);
+        output::remove_stale_temp_files(output_dir);
         let state_error = |source| ConfigError::Io {
-            path: self.options.output_dir.join(rerun::STATE_FILE),
+            path: output_dir.join(rerun::STATE_FILE),
             source,
         };
-        let rerun = RerunState::open(
-            &self.options.output_dir,
-            self.options.rerun,
-            rerun::run_settings_hash(&self.options),
-        )
-        .map_err(state_error)?;
+        let state = RerunState::open(output_dir, self.options.rerun).map_err(state_error)?;
         let jobs = self
             .options
             .jobs
@@ -207,37 +199,459 @@ impl Job {
             .num_threads(jobs)
             .build()
             .map_err(|error| ConfigError::Usage(format!("cannot start {jobs} workers: {error}")))?;
-        let outcomes: Vec<(PhotoRecord, Option<PhotoFailure>)> = pool.install(|| {
+        let cache = match self.options.rerun {
+            RerunPolicy::SkipCurrent => AnalysisCache::in_output(output_dir),
+            RerunPolicy::RedoAll => AnalysisCache::in_output(output_dir).refreshing(),
+        };
+        let needs = self.analysis_needs();
+        let outcomes: Vec<PhotoOutcome> = pool.install(|| {
             self.photos
                 .par_iter()
                 .map(|photo| {
-                    let outcome = self.process_guarded(photo, &rerun);
-                    on_photo_done(&outcome.0);
+                    let outcome = self.first_pass(photo, &state, &cache, &needs);
+                    progress(Progress::Rendered {
+                        source: &photo.input.path,
+                        failure: outcome.failure.as_ref(),
+                    });
                     outcome
                 })
                 .collect()
         });
+
+        let mut since = Instant::now();
+        let facts: Vec<PhotoFacts<'_>> = self
+            .photos
+            .iter()
+            .zip(&outcomes)
+            .map(|(photo, outcome)| PhotoFacts {
+                photo,
+                analysis: outcome.analysis.as_ref(),
+                rendered: outcome.rendered.as_ref(),
+            })
+            .collect();
+        let decision = decide::decide(&facts, &self.options)?;
+        self.clock.lap(TimedStage::Decide, &mut since);
+
+        let finished: Vec<(PhotoRecord, Option<PhotoFailure>)> = pool.install(|| {
+            self.photos
+                .par_iter()
+                .zip(outcomes.into_par_iter())
+                .zip(decision.plans.into_par_iter())
+                .map(|((photo, outcome), plan)| {
+                    let failed_before = outcome.failure.is_some();
+                    let result = self.finish_photo(photo, outcome, &plan, &state);
+                    progress(Progress::Finished {
+                        record: &result.0,
+                        failure: result.1.as_ref().filter(|_| !failed_before),
+                    });
+                    result
+                })
+                .collect()
+        });
         let (records, failures): (Vec<PhotoRecord>, Vec<Option<PhotoFailure>>) =
-            outcomes.into_iter().unzip();
+            finished.into_iter().unzip();
         let failures: Vec<PhotoFailure> = failures.into_iter().flatten().collect();
-        let removed_outputs = rerun.finish(&self.photos).map_err(state_error)?;
+        let sources: Vec<PathBuf> = self.photos.iter().map(|p| p.input.path.clone()).collect();
+        let removed_outputs = state.finish(&sources).map_err(state_error)?;
+        let kept_hashes = records.iter().filter_map(|r| r.source_xxh3).collect();
+        cache.retain(&kept_hashes);
+        let manifest = self.manifest(records, removed_outputs, decision.review, started, jobs);
+        write_run_files(&manifest, output_dir)?;
+        Ok(RunReport { manifest, failures })
+    }
+
+    /// Pass 1 for one photo: analysis and staged derivatives, from the caches or one decode.
+    fn first_pass(
+        &self,
+        photo: &PlannedPhoto,
+        state: &RerunState,
+        cache: &AnalysisCache,
+        needs: &AnalysisNeeds,
+    ) -> PhotoOutcome {
+        let path = &photo.input.path;
+        let stamp = SourceStamp::of(path).ok();
+        let known = stamp.and_then(|stamp| state.known_hash(path, stamp));
+        if let Some(outcome) =
+            known.and_then(|xxh3| self.reuse(photo, stamp, xxh3, state, cache, needs))
+        {
+            return outcome;
+        }
+        let mut outcome = PhotoOutcome {
+            stamp,
+            format: photo.input.format,
+            ..PhotoOutcome::default()
+        };
+        let result = guarded(path, || {
+            let source = develop::read_source(path, photo.input.format, photo.exif.orientation)?;
+            if known.is_none() {
+                // Touched or copied back: the same bytes may still be current.
+                if let Some(reused) = self.reuse(photo, stamp, source.xxh3, state, cache, needs) {
+                    return Ok(Some(reused));
+                }
+            }
+            self.analyse_and_render(photo, source, &mut outcome, state, cache, needs)?;
+            Ok(None)
+        });
+        match result {
+            Ok(Some(reused)) => return reused,
+            Ok(None) => {
+                if let (Some(stamp), Some(xxh3)) = (stamp, outcome.xxh3) {
+                    state.rendered(path, stamp, xxh3, outcome.rendered.as_ref());
+                }
+            }
+            Err(failure) => {
+                outcome.rendered = None;
+                outcome.failure = Some(failure);
+            }
+        }
+        outcome
+    }
+
+    /// The photo's analysis and render from earlier runs, when its bytes (content hash
+    /// `xxh3`) and every setting that shapes its pixels are unchanged: no decode.
+    fn reuse(
+        &self,
+        photo: &PlannedPhoto,
+        stamp: Option<SourceStamp>,
+        xxh3: u64,
+        state: &RerunState,
+        cache: &AnalysisCache,
+        needs: &AnalysisNeeds,
+    ) -> Option<PhotoOutcome> {
+        let path = &photo.input.path;
+        let analysis = cache.load(xxh3).filter(|a| a.satisfies(needs))?;
+        let rendered = if needs.slates && analysis.slate().is_some() {
+            None
+        } else {
+            let key = render::render_key(&self.options, self.tone_fingerprint, xxh3);
+            Some(state.reusable_render(path, &key)?)
+        };
+        if let Some(stamp) = stamp {
+            state.rendered(path, stamp, xxh3, rendered.as_ref());
+        }
+        Some(PhotoOutcome {
+            stamp,
+            xxh3: Some(xxh3),
+            format: photo.input.format,
+            analysis: Some(analysis),
+            rendered,
+            ..PhotoOutcome::default()
+        })
+    }
+
+    /// Reads and decodes the photo once, completes its analysis and renders its derivatives.
+    fn analyse_and_render(
+        &self,
+        photo: &PlannedPhoto,
+        source: develop::SourceFile,
+        outcome: &mut PhotoOutcome,
+        state: &RerunState,
+        cache: &AnalysisCache,
+        needs: &AnalysisNeeds,
+    ) -> Result<(), (Stage, PhotoError)> {
+        let mut resizer = fast_image_resize::Resizer::new();
+        let analysed = self.decode_and_analyse(photo, source, cache, needs, &mut resizer)?;
+        outcome.xxh3 = Some(analysed.xxh3);
+        outcome.format = Some(analysed.format);
+        outcome.decoded = true;
+        outcome.warnings = analysed.developed.warnings.clone();
+        let is_slate = needs.slates && analysed.analysis.slate().is_some();
+        let Analysed {
+            xxh3,
+            developed,
+            preview,
+            analysis,
+            ..
+        } = analysed;
+        if is_slate {
+            // A slate only names the frames after it.
+            outcome.analysis = Some(analysis);
+            return Ok(());
+        }
+        let key = render::render_key(&self.options, self.tone_fingerprint, xxh3);
+        outcome.rendered = match state.reusable_render(&photo.input.path, &key) {
+            Some(rendered) => Some(rendered),
+            None => {
+                let rendered = self.render(&developed, &preview, &analysis, &key, &mut resizer)?;
+                self.renders.fetch_add(1, Ordering::Relaxed);
+                Some(rendered)
+            }
+        };
+        outcome.analysis = Some(analysis);
+        Ok(())
+    }
+
+    /// Reads and decodes the photo once (at the scale its outputs need) and completes its
+    /// analysis from the cache and the analysers `needs` asks for.
+    fn decode_and_analyse(
+        &self,
+        photo: &PlannedPhoto,
+        source: develop::SourceFile,
+        cache: &AnalysisCache,
+        needs: &AnalysisNeeds,
+        resizer: &mut fast_image_resize::Resizer,
+    ) -> Result<Analysed, (Stage, PhotoError)> {
+        let mut since = Instant::now();
+        let orientation = photo.exif.orientation;
+        let (xxh3, format, upright) = (source.xxh3, source.format, source.upright_size);
+        let cached = cache.load(xxh3);
+        let mut analysis = cached.clone().unwrap_or_else(|| PhotoAnalysis {
+            upright_size: upright,
+            ..PhotoAnalysis::default()
+        });
+        let scale = render::decode_scale(&self.options, upright);
+        let developed = develop::develop(source, orientation, scale, self.options.max_megapixels)?;
+        self.decodes.fetch_add(1, Ordering::Relaxed);
+        self.clock.lap(TimedStage::Decode, &mut since);
+        let preview = self.preview_if_needed(&developed, &analysis, needs, resizer)?;
+        self.analysers
+            .complete(&mut analysis, needs, &developed.working, &preview);
+        if cached.as_ref() != Some(&analysis) {
+            cache.store(xxh3, &analysis);
+        }
+        self.clock.lap(TimedStage::Analyse, &mut since);
+        Ok(Analysed {
+            xxh3,
+            format,
+            developed,
+            preview,
+            analysis,
+        })
+    }
+
+    /// The small copy analysers and the tone's measurements look at, when anything does.
+    fn preview_if_needed(
+        &self,
+        developed: &Developed,
+        analysis: &PhotoAnalysis,
+        needs: &AnalysisNeeds,
+        resizer: &mut fast_image_resize::Resizer,
+    ) -> Result<image::RgbImage, (Stage, PhotoError)> {
+        let tone = &self.options.tone.compiled;
+        let wanted = needs.look_at_preview(analysis)
+            || tone.measures_white_balance()
+            || tone.face_exposure().is_some();
+        if wanted {
+            developed.preview(resizer)
+        } else {
+            Ok(image::RgbImage::new(1, 1))
+        }
+    }
+
+    /// Pass 1's render of one photo, graded as one: white balance and face exposure measured on
+    /// the whole frame's preview, then applied to each derivative.
+    fn render(
+        &self,
+        developed: &Developed,
+        preview: &image::RgbImage,
+        analysis: &PhotoAnalysis,
+        key: &str,
+        resizer: &mut fast_image_resize::Resizer,
+    ) -> Result<Rendered, (Stage, PhotoError)> {
+        let tone = &self.options.tone.compiled;
+        let to_preview = preview.width() as f32 / analysis.upright_size.0.max(1) as f32;
+        let preview_faces: Vec<_> = analysis
+            .faces()
+            .iter()
+            .map(|face| face.scaled(to_preview))
+            .collect();
+        let face_exposure_ev = tone
+            .face_exposure()
+            .and_then(|_| tone.face_exposure_ev(preview, &preview_faces));
+        let grade = tone.for_photo(preview, face_exposure_ev.unwrap_or(0.0));
+        let input = RenderInput {
+            working: &developed.working,
+            scale: developed.scale,
+            analysis,
+            grade: &grade,
+            face_exposure_ev,
+            clock: &self.clock,
+        };
+        render::render(&input, &self.options, key, resizer)
+    }
+}
+
+impl Job {
+    /// Pass 3 for one photo: its outputs written (or found current), its manifest record.
+    fn finish_photo(
+        &self,
+        photo: &PlannedPhoto,
+        outcome: PhotoOutcome,
+        plan: &PhotoPlan,
+        state: &RerunState,
+    ) -> (PhotoRecord, Option<PhotoFailure>) {
+        let mut since = Instant::now();
+        let mut record = self.base_record(photo, &outcome, plan);
+        if let Some(failure) = outcome.failure {
+            record.status = Status::Failed;
+            record.error = Some(failure.error.to_string());
+            record.error_stage = Some(failure.stage);
+            return (record, Some(failure));
+        }
+        let written = match guarded(&photo.input.path, || {
+            self.write_outputs(photo, &outcome, plan, state, &mut record)
+        }) {
+            Ok(written) => written,
+            Err(failure) => {
+                record.status = Status::Failed;
+                record.error = Some(failure.error.to_string());
+                record.error_stage = Some(failure.stage);
+                for output in record.outputs.drain(..) {
+                    let _ = fs::remove_file(self.options.output_dir.join(&output.path));
+                }
+                return (record, Some(failure));
+            }
+        };
+        record.status = if outcome.decoded || written > 0 {
+            Status::Ok
+        } else {
+            Status::Skipped
+        };
+        self.clock.lap(TimedStage::Finish, &mut since);
+        (record, None)
+    }
+
+    /// Writes the outputs of one photo that are not current; returns how many it wrote.
+    fn write_outputs(
+        &self,
+        photo: &PlannedPhoto,
+        outcome: &PhotoOutcome,
+        plan: &PhotoPlan,
+        state: &RerunState,
+        record: &mut PhotoRecord,
+    ) -> Result<usize, (Stage, PhotoError)> {
+        let Some(rendered) = &outcome.rendered else {
+            return Ok(0);
+        };
+        let policy = self.options.metadata_policy;
+        let output_dir = &self.options.output_dir;
+        let mut source_exif = None;
+        let mut finished = Vec::new();
+        let mut written = 0;
+        for (index, output) in plan.outputs.iter().enumerate() {
+            let key = finish::finish_key(&rendered.key, output, policy);
+            let relative = finish::relative_text(&output.path);
+            let done = match state.current_output(&photo.input.path, &relative, &key) {
+                Some(done) => done,
+                None => {
+                    let exif = source_exif
+                        .get_or_insert_with(|| finish::source_exif(&photo.input.path, policy));
+                    let bytes = finish::write_output(output, exif, policy, output_dir)?;
+                    written += 1;
+                    self.outputs_finished.fetch_add(1, Ordering::Relaxed);
+                    FinishedOutput {
+                        path: relative,
+                        bytes,
+                        key,
+                    }
+                }
+            };
+            let max_bytes = self.options.export.derivatives[index].max_bytes;
+            if let Some(max) = max_bytes.filter(|max| done.bytes > *max) {
+                let over = format!(
+                    "{}: {} bytes at min_quality {} is still over max_bytes = {max}",
+                    output.staged.derivative, done.bytes, output.staged.quality
+                );
+                // An upload would be refused: list it with the photos to look at.
+                record.needs_review.get_or_insert_with(|| over.clone());
+                record.warnings.push(over);
+            }
+            record.outputs.push(finish::output_record(output, &done));
+            finished.push(done);
+        }
+        let sidecar_missing = plan
+            .sidecar
+            .as_ref()
+            .is_some_and(|(path, _)| !output_dir.join(path).is_file());
+        if written > 0 || sidecar_missing {
+            finish::write_sidecar(plan, output_dir)?;
+        }
+        state.finished(&photo.input.path, finished);
+        Ok(written)
+    }
+
+    /// A photo's manifest record from its plan, what the first pass found, and the decisions.
+    fn base_record(
+        &self,
+        photo: &PlannedPhoto,
+        outcome: &PhotoOutcome,
+        plan: &PhotoPlan,
+    ) -> PhotoRecord {
+        let exif = &photo.exif;
+        let options = &self.options;
+        let analysis = outcome.analysis.as_ref();
+        let rendered = outcome.rendered.as_ref();
+        let mut warnings = photo.exif_warnings.clone();
+        warnings.extend(outcome.warnings.iter().cloned());
+        for warning in analysis
+            .map(|a| a.warnings.iter())
+            .into_iter()
+            .flatten()
+            .chain(rendered.map(|r| r.warnings.iter()).into_iter().flatten())
+        {
+            if !warnings.contains(warning) {
+                warnings.push(warning.clone());
+            }
+        }
+        let assignment = &plan.assignment;
+        PhotoRecord {
+            source: photo.input.path.display().to_string(),
+            status: Status::Failed,
+            error: None,
+            error_stage: None,
+            warnings,
+            format: outcome.format.or(photo.input.format),
+            width: analysis.map(|a| a.upright_size.0),
+            height: analysis.map(|a| a.upright_size.1),
+            orientation: exif.orientation,
+            capture_time: exif.capture_time.as_ref().map(|time| time.iso8601()),
+            camera: exif.camera(),
+            lens: exif.lens.clone(),
+            presets: PresetsUsed {
+                crop: options.crop.0.clone(),
+                tone: options.tone.name.clone(),
+                export: options.export_name.clone(),
+            },
+            crop: rendered.and_then(|r| r.crop.clone()),
+            needs_review: rendered.and_then(|r| r.needs_review.clone()),
+            role: assignment.role,
+            person: assignment.person.clone(),
+            assigned_by: assignment.assigned_by.clone(),
+            person_seq: assignment.person_seq,
+            faces: analysis
+                .map(|a| a.faces().iter().map(FaceRecord::from_face).collect())
+                .unwrap_or_default(),
+            face_exposure_ev: rendered.and_then(|r| r.face_exposure_ev),
+            title: assignment.person.as_ref().map(|person| person.name.clone()),
+            caption: plan.caption.clone(),
+            keywords: plan.keywords.clone(),
+            exposure: Exposure {
+                exposure_time: exif.exposure_time.clone(),
+                f_number: exif.f_number,
+                iso: exif.iso,
+                focal_length: exif.focal_length,
+            },
+            outputs: Vec::new(),
+            source_xxh3: outcome.xxh3,
+        }
+    }
+
+    fn manifest(
+        &self,
+        records: Vec<PhotoRecord>,
+        removed_outputs: Vec<crate::manifest::RemovedOutput>,
+        review: Option<Review>,
+        started: Instant,
+        jobs: usize,
+    ) -> Manifest {
         let wall_seconds = started.elapsed().as_secs_f64();
+        let count = |status: Status| records.iter().filter(|r| r.status == status).count();
         let summary = Summary {
             photos: records.len(),
-            ok: records.iter().filter(|r| r.status == Status::Ok).count(),
-            failed: records
-                .iter()
-                .filter(|r| r.status == Status::Failed)
-                .count(),
-            skipped: records
-                .iter()
-                .filter(|r| r.status == Status::Skipped)
-                .count(),
-            outputs_written: records
-                .iter()
-                .filter(|r| r.status == Status::Ok)
-                .map(|r| r.outputs.len())
-                .sum(),
+            ok: count(Status::Ok),
+            failed: count(Status::Failed),
+            skipped: count(Status::Skipped),
+            outputs_written: self.outputs_finished.load(Ordering::Relaxed) as usize,
             removed_outputs,
             needs_review: records.iter().filter(|r| r.needs_review.is_some()).count(),
             ignored_files: self
@@ -249,7 +663,16 @@ impl Job {
                 })
                 .collect(),
         };
-        let manifest = Manifest {
+        let runs = &self.analysers.runs;
+        let counts = WorkCounts {
+            decodes: self.decodes.load(Ordering::Relaxed),
+            face_detections: runs.faces.load(Ordering::Relaxed),
+            slate_reads: runs.slates.load(Ordering::Relaxed),
+            crop_plans: runs.crops.load(Ordering::Relaxed),
+            renders: self.renders.load(Ordering::Relaxed),
+            outputs_finished: self.outputs_finished.load(Ordering::Relaxed),
+        };
+        Manifest {
             schema: "headshot-manifest",
             version: MANIFEST_VERSION,
             generator: format!("headshot {}", env!("CARGO_PKG_VERSION")),
@@ -267,729 +690,175 @@ impl Job {
                     .collect(),
             },
             summary,
-            review: self.review.clone(),
+            review,
             timing: Timing {
                 wall_seconds,
                 photos_per_second: records.len() as f64 / wall_seconds.max(1e-9),
                 jobs,
-                stage_seconds: self.stage_clock.seconds(),
+                stage_seconds: self.clock.seconds(),
+                counts,
             },
             photos: records,
-        };
-        let manifest_path = self.options.output_dir.join("manifest.json");
-        output::write_atomically(&manifest_path, manifest.to_json().as_bytes()).map_err(
-            |source| ConfigError::Io {
-                path: manifest_path.clone(),
-                source,
-            },
-        )?;
-        let csv_path = self.options.output_dir.join("manifest.csv");
-        output::write_atomically(&csv_path, manifest.to_csv().as_bytes()).map_err(|source| {
-            ConfigError::Io {
-                path: csv_path.clone(),
-                source,
-            }
-        })?;
-        gallery::write_index(&manifest, &self.options.output_dir).map_err(|source| {
-            ConfigError::Io {
-                path: self.options.output_dir.join(gallery::INDEX_FILE),
-                source,
-            }
-        })?;
-        Ok(RunReport { manifest, failures })
+        }
     }
+}
 
-    fn process_guarded(
-        &self,
-        photo: &PlannedPhoto,
-        rerun: &RerunState,
-    ) -> (PhotoRecord, Option<PhotoFailure>) {
-        let mut record = base_record(photo, &self.options);
-        let settings = rerun::photo_settings_hash(rerun.run_settings(), photo);
-        let stamp = match rerun.check(photo, settings) {
-            Verdict::Current { entry, refreshed } => {
-                entry.facts.apply_to(&mut record);
-                rerun.photo_current(entry, refreshed);
-                return (record, None);
-            }
-            Verdict::Redo { stamp } => stamp,
-        };
-        IN_PHOTO.with(|flag| flag.set(true));
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.process(photo, &mut record)
-        }));
-        IN_PHOTO.with(|flag| flag.set(false));
-        let failure = match outcome {
-            Ok(Ok(())) => None,
-            Ok(Err((stage, error))) => Some(PhotoFailure {
-                path: photo.input.path.clone(),
-                stage,
-                error,
-            }),
-            Err(payload) => Some(PhotoFailure {
-                path: photo.input.path.clone(),
-                stage: Stage::Decode,
-                error: PhotoError::DecoderPanic(decode::panic_message(payload.as_ref())),
-            }),
-        };
-        if let Some(failure) = &failure {
-            record.status = Status::Failed;
-            record.error = Some(failure.error.to_string());
-            record.error_stage = Some(failure.stage);
-            // Outputs of a failed photo were either never written or are removed below.
-            for output in record.outputs.drain(..) {
-                let _ = fs::remove_file(self.options.output_dir.join(&output.path));
-            }
-        }
-        rerun.photo_done(photo, stamp, settings, &record);
-        (record, failure)
-    }
+/// `manifest.json`, `manifest.csv` and `index.html`, each written atomically.
+fn write_run_files(manifest: &Manifest, output_dir: &Path) -> Result<(), ConfigError> {
+    let io_error = |path: PathBuf| move |source| ConfigError::Io { path, source };
+    let manifest_path = output_dir.join("manifest.json");
+    output::write_atomically(&manifest_path, manifest.to_json().as_bytes())
+        .map_err(io_error(manifest_path.clone()))?;
+    let csv_path = output_dir.join("manifest.csv");
+    output::write_atomically(&csv_path, manifest.to_csv().as_bytes())
+        .map_err(io_error(csv_path.clone()))?;
+    gallery::write_index(manifest, output_dir)
+        .map_err(io_error(output_dir.join(gallery::INDEX_FILE)))?;
+    Ok(())
+}
 
-    /// One photo's trip: read -> decode (shrunk) -> orient -> per derivative: crop+resize -> encode -> write.
-    fn process(
-        &self,
-        photo: &PlannedPhoto,
-        record: &mut PhotoRecord,
-    ) -> Result<(), (Stage, PhotoError)> {
-        if photo.assignment.role == Role::Slate {
-            // A slate only names the frames after it.
-            record.status = Status::Ok;
-            return Ok(());
-        }
-        let clock = &self.stage_clock;
-        let mut since = Instant::now();
-        let bytes =
-            fs::read(&photo.input.path).map_err(|error| (Stage::Read, PhotoError::Io(error)))?;
-        if bytes.is_empty() {
-            return Err((Stage::Read, PhotoError::Empty));
-        }
-        record.source_xxh3 = Some(xxhash_rust::xxh3::xxh3_64(&bytes));
-        let format = photo
-            .input
-            .format
-            .or_else(|| ImageFormat::sniff(&bytes))
-            .ok_or((Stage::Read, PhotoError::NotAnImage))?;
-        record.format = Some(format);
-        let orientation = photo.exif.orientation;
-        let stored_size =
-            decode::probe_size(&bytes, format).map_err(|error| (Stage::Decode, error))?;
-        let upright = orient::upright_size(stored_size, orientation);
-        record.width = Some(upright.0);
-        record.height = Some(upright.1);
+/// One photo's analysis for `inspect`, with a copy to draw on; or why it failed.
+type InspectAnalysis = Result<(PhotoAnalysis, Option<image::RgbImage>), String>;
 
-        let plans: Vec<DerivativePlan> = self
-            .options
-            .export
-            .derivatives
-            .iter()
-            .enumerate()
-            .map(|(index, spec)| {
-                let (_, crop_preset) = self.options.derivative_crops[index]
-                    .as_ref()
-                    .unwrap_or(&self.options.crop);
-                DerivativePlan::new(spec, upright, crop_preset)
-            })
-            .collect();
-        let min_scale = plans
-            .iter()
-            .map(|plan| plan.required_scale())
-            .fold(0.0_f64, f64::max)
-            .min(1.0);
-
-        // The source's EXIF fields, for the metadata policy to pick from.
-        let source_exif: Vec<exif::Field> = exif_info::read_exif(&bytes)
-            .exif
-            .map(|exif| exif.fields().cloned().collect())
-            .unwrap_or_default();
-        let mut decoded = decode::decode(&bytes, format, min_scale, self.options.max_megapixels)
-            .map_err(|error| (Stage::Decode, error))?;
-        drop(bytes);
-        record.warnings.extend(decoded.warnings.iter().cloned());
-        let colour_outcome = colour::to_srgb(&mut decoded, &source_exif);
-        record.warnings.extend(colour_outcome.warnings);
-        let scale = decoded.scale();
-        let mut working = orient::to_upright(decoded.image, orientation);
-        let mut resizer = fast_image_resize::Resizer::new();
-        clock.lap(TimedStage::Decode, &mut since);
-
-        // Content-aware anchors and the face detector look at one small copy; center needs none.
-        let needs_faces = self.options.detect_faces
-            || self.options.tone.compiled.face_exposure().is_some()
-            || plans.iter().any(|plan| plan.crop_preset.uses_faces());
-        // A fallback anchor only comes into play after a face anchor, which needs faces anyway.
-        let needs_preview = needs_faces
-            || plans
-                .iter()
-                .any(|plan| plan.crop_preset.anchor != Anchor::Center);
-        let preview = if needs_preview {
-            let (width, height) =
-                resize::fit_long_edge(working.width(), working.height(), PREVIEW_LONG_EDGE);
-            resize::crop_and_resize(
-                &mut resizer,
-                &working,
-                SourceBox::whole(&working),
-                width,
-                height,
-            )
-            .map_err(|message| (Stage::Crop, PhotoError::Processing(message)))?
-        } else {
-            image::RgbImage::new(1, 1)
-        };
-        // Faces in the preview's pixels (for face exposure) and in upright source pixels.
-        let preview_faces = if needs_faces {
-            self.detect_faces(&preview, &mut record.warnings)
-        } else {
-            Vec::new()
-        };
-        let to_source = upright.0 as f32 / preview.width().max(1) as f32;
-        let faces: Vec<Face> = preview_faces
-            .iter()
-            .map(|face| face.scaled(to_source))
-            .collect();
-        record.faces = faces.iter().map(FaceRecord::from_face).collect();
-
-        let crop_plans: Vec<CropPlan> = plans
-            .iter()
-            .map(|plan| crop::plan_crop(plan.crop_preset, upright, &preview, &faces))
-            .collect();
-        for crop_plan in &crop_plans {
-            for warning in &crop_plan.warnings {
-                if !record.warnings.contains(warning) {
-                    record.warnings.push(warning.clone());
-                }
-            }
-            if record.needs_review.is_none() {
-                record.needs_review = crop_plan.needs_review.clone();
-            }
-        }
-        record.crop = crop_plans.first().map(CropRecord::from_plan);
-
-        clock.lap(TimedStage::Analyse, &mut since);
-        let tone = &self.options.tone.compiled;
-        let exposure_ev = tone
-            .face_exposure()
-            .and_then(|_| tone.face_exposure_ev(&preview, &preview_faces));
-        if let Some(ev) = exposure_ev {
-            record.face_exposure_ev = Some((ev * 100.0).round() / 100.0);
-        }
-        if !tone.is_identity() || exposure_ev.is_some() {
-            tone.apply_with_exposure(&mut working, exposure_ev.unwrap_or(0.0));
-        }
-        clock.lap(TimedStage::Tone, &mut since);
-
-        for (index, plan) in plans.iter().enumerate() {
-            let crop_plan = &crop_plans[index];
-            let rect = crop_plan.rect;
-            // Never more pixels than the working image holds for this crop (no upscaling).
-            let available = (
-                ((rect.width as f64 * scale).floor() as u32).max(1),
-                ((rect.height as f64 * scale).floor() as u32).max(1),
-            );
-            let mut output_size = plan.spec.output_size((rect.width, rect.height));
-            if output_size.0 > available.0 || output_size.1 > available.1 {
-                output_size = plan.spec.output_size(available);
-            }
-            let (width, height) = output_size;
-            let turned_or_padded =
-                crop_plan.rotation_degrees.abs() > 1e-9 || crop_plan.pad.is_some();
-            let resized = if turned_or_padded {
-                let cropped = crop::apply_crop(&working, crop_plan, scale);
-                resize::crop_and_resize(
-                    &mut resizer,
-                    &cropped,
-                    SourceBox::whole(&cropped),
-                    width,
-                    height,
-                )
-            } else {
-                let source_box = SourceBox {
-                    left: rect.x as f64 * scale,
-                    top: rect.y as f64 * scale,
-                    width: rect.width as f64 * scale,
-                    height: rect.height as f64 * scale,
-                };
-                resize::crop_and_resize(&mut resizer, &working, source_box, width, height)
-            };
-            let mut resized =
-                resized.map_err(|message| (Stage::Resize, PhotoError::Processing(message)))?;
-            if self.options.tone.compiled.sharpens() {
-                self.options.tone.compiled.sharpen(&mut resized);
-            }
-            clock.lap(TimedStage::Resize, &mut since);
-            let metadata = self.output_metadata(
-                photo,
-                &record.faces,
-                &crop_window(crop_plan),
-                PixelSize { width, height },
-            );
-            let blocks = metadata::metadata_blocks(
-                &metadata,
-                Some(&source_exif),
-                self.options.metadata_policy,
-            )
-            .map_err(|error| (Stage::Encode, PhotoError::Processing(error.to_string())))?;
-            // Pixels are sRGB from here (colour::to_srgb); say so in the file.
-            let embedded = Embedded {
-                blocks: &blocks,
-                icc_profile: colour::srgb_icc(),
-            };
-            let encoded = encode::encode_within(
-                &resized,
-                &plan.spec.encode_settings(),
-                embedded,
-                plan.spec.max_bytes,
-                plan.spec.min_quality,
-            )
-            .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
-            if !encoded.within_budget {
-                let over = format!(
-                    "{}: {} bytes at min_quality {} is still over max_bytes = {}",
-                    plan.spec.name,
-                    encoded.bytes.len(),
-                    encoded.quality,
-                    plan.spec.max_bytes.unwrap_or_default()
-                );
-                // An upload would be refused: list it with the photos to look at.
-                record.needs_review.get_or_insert_with(|| over.clone());
-                record.warnings.push(over);
-            }
-            clock.lap(TimedStage::Encode, &mut since);
-            let relative = &photo.output_paths[index];
-            let destination = self.options.output_dir.join(relative);
-            output::write_atomically(&destination, &encoded.bytes).map_err(|source| {
-                (
-                    Stage::Write,
-                    PhotoError::Write {
-                        path: destination.clone(),
-                        source,
-                    },
-                )
-            })?;
-            clock.lap(TimedStage::Write, &mut since);
-            record.outputs.push(OutputRecord {
-                derivative: plan.spec.name.clone(),
-                path: relative.to_string_lossy().replace('\\', "/"),
-                width,
-                height,
-                bytes: encoded.bytes.len() as u64,
-                format: plan.spec.format,
-                quality: encoded.quality,
-                crop: CropRecord::from_plan(crop_plan),
-            });
-        }
-        if let Some(sidecar) = &photo.sidecar_path {
-            self.write_sidecar(photo, &record.faces, upright, sidecar)?;
-        }
-        record.status = Status::Ok;
-        Ok(())
-    }
+/// What `inspect` reports of one photo: the run's own analysis and decision.
+#[derive(Debug)]
+pub struct Inspected {
+    pub analysis: PhotoAnalysis,
+    /// Who the photo is assigned to; `None` when the run has no names.
+    pub assignment: Option<crate::names::PhotoAssignment>,
+    /// A copy to draw on, when asked for.
+    pub drawing: Option<image::RgbImage>,
 }
 
 impl Job {
-    /// Faces in `preview`'s own pixels, largest first; a detector failure becomes a warning.
-    fn detect_faces(&self, preview: &image::RgbImage, warnings: &mut Vec<String>) -> Vec<Face> {
-        let detector = self
-            .face_detector
-            .get_or_init(|| FaceDetector::new().map_err(|error| error.to_string()));
-        let outcome = match detector {
-            Ok(detector) => detector.detect(preview).map_err(|error| error.to_string()),
-            Err(message) => Err(message.clone()),
-        };
-        outcome.unwrap_or_else(|message| {
-            warnings.push(format!("face detection failed: {message}"));
-            Vec::new()
-        })
-    }
-
-    /// The metadata this run writes into one derivative of `photo`, cut from `window` and
-    /// `size` pixels large: the person's name, caption and keywords, the shoot's credit, and the
-    /// `faces` (upright source pixels) as regions in the derivative's frame.
-    fn output_metadata(
+    /// `inspect`: the photos at `wanted` analysed exactly as `run` analyses them (same decode
+    /// scale, same analysers, plus the crops of `extra_crops`) and, with names, the decide pass
+    /// over the whole shoot (so slates and `first_file` rows before them count). Nothing is
+    /// written. A photo that is not in the shoot, or fails, is an `Err` naming it.
+    pub fn inspect(
         &self,
-        photo: &PlannedPhoto,
-        faces: &[FaceRecord],
-        window: &CropWindow,
-        size: PixelSize,
-    ) -> OutputMetadata {
-        let shoot = &self.options.shoot;
-        let person = photo.assignment.person.as_ref();
-        let name = person.map(|person| person.name.clone());
-        let mut metadata = OutputMetadata::new(size.width, size.height);
-        metadata.event = shoot.event.clone();
-        metadata.creator = shoot.credit.clone();
-        metadata.rights = shoot.copyright.clone();
-        metadata.title = name.clone();
-        metadata.persons_in_image.extend(name.clone());
-        metadata.caption = self
-            .options
-            .naming
-            .caption
-            .as_ref()
-            .and_then(|caption| caption.render(person, shoot.event.as_deref()));
-        metadata.keywords = names::keywords(person, shoot.event.as_deref());
-        // A headshot's person is its largest face; other faces get unnamed regions.
-        let subject = faces
+        wanted: &[PathBuf],
+        extra_crops: &[crate::crop::CropPreset],
+        drawing: bool,
+    ) -> Vec<Result<Inspected, String>> {
+        let canonical = |path: &Path| fs::canonicalize(path).ok();
+        let positions: Vec<Option<usize>> = wanted
             .iter()
-            .enumerate()
-            .max_by(|(_, a), (_, b)| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))
-            .map(|(index, _)| index);
-        metadata.face_regions = faces
-            .iter()
-            .enumerate()
-            .filter_map(|(index, face)| {
-                let region_name = name.clone().filter(|_| Some(index) == subject);
-                FaceRegion::from_source_box(region_name, face.bbox, window, size)
+            .map(|file| {
+                let file = canonical(file)?;
+                self.photos
+                    .iter()
+                    .position(|photo| canonical(&photo.input.path).as_ref() == Some(&file))
             })
             .collect();
-        metadata.capture_time = photo.exif.capture_time.as_ref().and_then(|time| {
-            let exif_form = format!(
-                "{} {}",
-                time.local[..10].replace('-', ":"),
-                &time.local[11..]
-            );
-            metadata::CaptureTime::new(&exif_form, time.subsec.as_deref(), time.offset.as_deref())
-                .ok()
-        });
-        metadata
+        let mut full = self.analysis_needs();
+        for preset in extra_crops {
+            let key = analyse::crop_key(preset);
+            if !full.crops.iter().any(|(known, _)| known == &key) {
+                full.crops.push((key, preset.clone()));
+            }
+        }
+        let slates_only = AnalysisNeeds {
+            slates: full.slates,
+            ..AnalysisNeeds::default()
+        };
+        let cache = AnalysisCache::none();
+        let analysed: Vec<Option<InspectAnalysis>> = self
+            .photos
+            .par_iter()
+            .enumerate()
+            .map(|(index, photo)| {
+                let is_wanted = positions.contains(&Some(index));
+                if !is_wanted && !full.slates {
+                    return None;
+                }
+                let needs = if is_wanted { &full } else { &slates_only };
+                Some(self.inspect_one(photo, &cache, needs, drawing && is_wanted))
+            })
+            .collect();
+        let assignments = self.inspect_names(&analysed);
+        positions
+            .iter()
+            .zip(wanted)
+            .map(|(position, file)| {
+                let index = position.ok_or_else(|| {
+                    format!(
+                        "{} is not in the shoot {}; give the shoot folder with --shoot",
+                        file.display(),
+                        self.options
+                            .inputs
+                            .first()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    )
+                })?;
+                let (analysis, drawing) = analysed[index].clone().ok_or("not analysed")??;
+                Ok(Inspected {
+                    analysis,
+                    assignment: assignments.as_ref().map(|all| all[index].clone()),
+                    drawing,
+                })
+            })
+            .collect()
     }
 
-    /// The `.xmp` sidecar of an original: the same fields as its derivatives, in its own frame.
-    fn write_sidecar(
+    fn inspect_one(
         &self,
         photo: &PlannedPhoto,
-        faces: &[FaceRecord],
-        upright: (u32, u32),
-        relative: &Path,
-    ) -> Result<(), (Stage, PhotoError)> {
-        let size = PixelSize {
-            width: upright.0,
-            height: upright.1,
-        };
-        let metadata = self.output_metadata(photo, faces, &CropWindow::whole(upright), size);
-        let destination = self.options.output_dir.join(relative);
-        output::write_atomically(&destination, metadata::xmp_sidecar(&metadata).as_bytes()).map_err(
-            |source| {
-                (
-                    Stage::Write,
-                    PhotoError::Write {
-                        path: destination.clone(),
-                        source,
-                    },
-                )
-            },
+        cache: &AnalysisCache,
+        needs: &AnalysisNeeds,
+        drawing: bool,
+    ) -> Result<(PhotoAnalysis, Option<image::RgbImage>), String> {
+        let mut resizer = fast_image_resize::Resizer::new();
+        let analysed = guarded(&photo.input.path, || {
+            let source = develop::read_source(
+                &photo.input.path,
+                photo.input.format,
+                photo.exif.orientation,
+            )?;
+            let analysed = self.decode_and_analyse(photo, source, cache, needs, &mut resizer)?;
+            let working = &analysed.developed.working;
+            let copy = drawing
+                .then(|| {
+                    let edge = crate::face_overlay::DRAWING_LONG_EDGE;
+                    let (width, height) =
+                        crate::resize::fit_long_edge(working.width(), working.height(), edge);
+                    let whole = crate::resize::SourceBox::whole(working);
+                    crate::resize::crop_and_resize(&mut resizer, working, whole, width, height)
+                        .map_err(|message| (Stage::Decode, PhotoError::Processing(message)))
+                })
+                .transpose()?;
+            Ok((analysed.analysis, copy))
+        });
+        analysed.map_err(|failure| failure.to_string())
+    }
+
+    /// The decide pass's names over `analysed` photos (slates read where analysed).
+    fn inspect_names(
+        &self,
+        analysed: &[Option<InspectAnalysis>],
+    ) -> Option<Vec<crate::names::PhotoAssignment>> {
+        self.options.naming.source.as_ref()?;
+        let facts: Vec<PhotoFacts<'_>> = self
+            .photos
+            .iter()
+            .zip(analysed)
+            .map(|(photo, analysis)| PhotoFacts {
+                photo,
+                analysis: analysis
+                    .as_ref()
+                    .and_then(|result| result.as_ref().ok())
+                    .map(|(analysis, _)| analysis),
+                rendered: None,
+            })
+            .collect();
+        let decision = decide::decide(&facts, &self.options).ok()?;
+        Some(
+            decision
+                .plans
+                .into_iter()
+                .map(|plan| plan.assignment)
+                .collect(),
         )
     }
-}
-
-/// The window a derivative is cut from, for mapping faces into its frame.
-fn crop_window(plan: &CropPlan) -> CropWindow {
-    CropWindow {
-        rect: [
-            plan.rect.x as f64,
-            plan.rect.y as f64,
-            f64::from(plan.rect.width),
-            f64::from(plan.rect.height),
-        ],
-        rotation_degrees: plan.rotation_degrees,
-        upright_size: plan.upright_size,
-    }
-}
-
-/// Long edge of the small copy that content-aware crop anchors look at.
-pub(crate) const PREVIEW_LONG_EDGE: u32 = 512;
-
-/// What one derivative needs before decoding: its crop preset and the decode scale it requires.
-struct DerivativePlan<'a> {
-    spec: &'a DerivativeSpec,
-    crop_preset: &'a CropPreset,
-    /// Expected crop size in upright source pixels (known before decoding for content anchors).
-    expected_crop: (f64, f64),
-    output_size: (u32, u32),
-}
-
-impl<'a> DerivativePlan<'a> {
-    fn new(spec: &'a DerivativeSpec, upright: (u32, u32), crop_preset: &'a CropPreset) -> Self {
-        let (ratio_width, ratio_height) = crop_preset.aspect.ratio_for(upright);
-        let fit =
-            (upright.0 as f64 / ratio_width as f64).min(upright.1 as f64 / ratio_height as f64);
-        let zoom = crop_preset.zoom.max(1.0);
-        let mut expected_crop = (
-            ratio_width as f64 * fit / zoom,
-            ratio_height as f64 * fit / zoom,
-        );
-        if crop_preset.anchor == Anchor::Face {
-            // The face decides the size only after decoding: budget for a crop half as large.
-            expected_crop = (expected_crop.0 / 2.0, expected_crop.1 / 2.0);
-        }
-        let output_size = spec.output_size((
-            expected_crop.0.round() as u32,
-            expected_crop.1.round() as u32,
-        ));
-        Self {
-            spec,
-            crop_preset,
-            expected_crop,
-            output_size,
-        }
-    }
-
-    /// The decode scale this derivative needs so that it is never made from fewer pixels than it has.
-    fn required_scale(&self) -> f64 {
-        (self.output_size.0 as f64 / self.expected_crop.0)
-            .max(self.output_size.1 as f64 / self.expected_crop.1)
-    }
-}
-
-fn base_record(photo: &PlannedPhoto, options: &RunOptions) -> PhotoRecord {
-    let exif = &photo.exif;
-    PhotoRecord {
-        source: photo.input.path.display().to_string(),
-        status: Status::Failed,
-        error: None,
-        error_stage: None,
-        warnings: photo.exif_warnings.clone(),
-        format: photo.input.format,
-        width: None,
-        height: None,
-        orientation: exif.orientation,
-        capture_time: exif.capture_time.as_ref().map(|time| time.iso8601()),
-        camera: exif.camera(),
-        lens: exif.lens.clone(),
-        presets: PresetsUsed {
-            crop: options.crop.0.clone(),
-            tone: options.tone.name.clone(),
-            export: options.export_name.clone(),
-        },
-        crop: None,
-        needs_review: None,
-        role: photo.assignment.role,
-        person: photo.assignment.person.clone(),
-        assigned_by: photo.assignment.assigned_by.clone(),
-        person_seq: photo.assignment.person_seq,
-        faces: Vec::new(),
-        face_exposure_ev: None,
-        // The same title, caption and keywords `output_metadata` writes into the files.
-        title: photo
-            .assignment
-            .person
-            .as_ref()
-            .map(|person| person.name.clone()),
-        caption: options.naming.caption.as_ref().and_then(|caption| {
-            caption.render(
-                photo.assignment.person.as_ref(),
-                options.shoot.event.as_deref(),
-            )
-        }),
-        keywords: names::keywords(
-            photo.assignment.person.as_ref(),
-            options.shoot.event.as_deref(),
-        ),
-        exposure: Exposure {
-            exposure_time: exif.exposure_time.clone(),
-            f_number: exif.f_number,
-            iso: exif.iso,
-            focal_length: exif.focal_length,
-        },
-        outputs: Vec::new(),
-        source_xxh3: None,
-    }
-}
-
-/// A file passed over in an input folder, with the reason.
-pub type IgnoredPath = (PathBuf, String);
-
-/// Finds the photos under `inputs` (skipping `output_dir`), reads their EXIF and puts them in
-/// capture order, then path: photos without a capture time go last, by path.
-pub fn discover_in_capture_order(
-    inputs: &[PathBuf],
-    output_dir: &Path,
-) -> Result<(Vec<PlannedPhoto>, Vec<IgnoredPath>), ConfigError> {
-    let discovery = discover::discover(inputs, output_dir)?;
-    let mut photos: Vec<PlannedPhoto> = discovery
-        .files
-        .into_par_iter()
-        .map(|input| {
-            let read = fs::File::open(&input.path)
-                .map(|file| exif_info::read_exif_from(&mut std::io::BufReader::new(file)));
-            match read {
-                Ok(read) => PlannedPhoto {
-                    input,
-                    exif: read.info,
-                    exif_warnings: read.warnings,
-                    output_paths: Vec::new(),
-                    assignment: PhotoAssignment::default(),
-                    sidecar_path: None,
-                },
-                Err(_) => PlannedPhoto {
-                    input,
-                    exif: ExifInfo {
-                        orientation: 1,
-                        ..ExifInfo::default()
-                    },
-                    exif_warnings: Vec::new(),
-                    output_paths: Vec::new(),
-                    assignment: PhotoAssignment::default(),
-                    sidecar_path: None,
-                },
-            }
-        })
-        .collect();
-    // Capture order, then path: photos without a capture time go last, by path.
-    photos.sort_by(|a, b| {
-        let key = |photo: &PlannedPhoto| {
-            (
-                photo.exif.capture_time.is_none(),
-                photo.exif.capture_time.clone(),
-                photo.input.path.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    Ok((photos, discovery.ignored))
-}
-
-/// Gives each photo (in capture order) its person; slates are read here, before any
-/// derivative. Sheet rows that cannot be matched unambiguously stop the run.
-pub fn assign_names(
-    photos: &mut [PlannedPhoto],
-    naming: &NamingConfig,
-    max_megapixels: u64,
-) -> Result<Option<Review>, ConfigError> {
-    let Some(source) = &naming.source else {
-        return Ok(None);
-    };
-    let shoot: Vec<ShootPhoto<'_>> = photos
-        .iter()
-        .map(|photo| ShootPhoto {
-            path: &photo.input.path,
-            relative: &photo.input.relative,
-            capture_time: photo.exif.capture_time.as_ref(),
-            format: photo.input.format,
-            orientation: photo.exif.orientation,
-        })
-        .collect();
-    let assignments = names::assign_shoot(source, &shoot, &naming.assign, max_megapixels)
-        .map_err(|error| ConfigError::Usage(error.to_string()))?;
-    for (photo, assignment) in photos.iter_mut().zip(assignments.photos) {
-        photo.assignment = assignment;
-    }
-    Ok(Some(assignments.review))
-}
-
-/// The folder `--sidecars` mirrors the shoot in, inside the output folder.
-pub const SIDECAR_FOLDER: &str = "sidecars";
-
-/// Fixes every output path in capture order, so names never depend on which worker finishes first.
-fn assign_output_paths(photos: &mut [PlannedPhoto], options: &RunOptions) {
-    let mut names = NameAllocator::default();
-    names.reserve("manifest.json");
-    names.reserve("manifest.csv");
-    names.reserve("index.html");
-    let mut sidecar_names = NameAllocator::default();
-    let columns = options
-        .naming
-        .source
-        .as_ref()
-        .map(names::NamesFrom::columns)
-        .unwrap_or_default();
-    let seq_width = photos.len().to_string().len().max(3);
-    for (position, photo) in photos.iter_mut().enumerate() {
-        if photo.assignment.role == Role::Slate {
-            continue;
-        }
-        if options.naming.sidecars {
-            // Lightroom's convention: `IMG_0001.xmp` beside `IMG_0001.CR2` and `IMG_0001.jpg`.
-            let wanted = Path::new(SIDECAR_FOLDER)
-                .join(&photo.input.relative)
-                .with_extension("xmp");
-            photo.sidecar_path = Some(sidecar_names.allocate(wanted));
-        }
-        let person = photo.assignment.person.as_ref();
-        let folder = options
-            .naming
-            .by_person
-            .then(|| names::person_folder(person));
-        let stem = photo
-            .input
-            .path
-            .file_stem()
-            .map(|stem| stem.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "photo".to_string());
-        let date = photo
-            .exif
-            .capture_time
-            .as_ref()
-            .map(|time| time.date().to_string());
-        let time = photo
-            .exif
-            .capture_time
-            .as_ref()
-            .map(|time| time.time_for_filename());
-        photo.output_paths = options
-            .export
-            .derivatives
-            .iter()
-            .map(|derivative| {
-                let values = NameValues {
-                    stem: &stem,
-                    derivative: &derivative.name,
-                    seq: position + 1,
-                    seq_width,
-                    date: date.as_deref(),
-                    time: time.as_deref(),
-                    event: options.shoot.event.as_deref(),
-                    name: person.map(|person| person.name.as_str()),
-                    person_seq: photo.assignment.person_seq,
-                    columns: person.map(|person| person.extra.as_slice()).unwrap_or(&[]),
-                    ext: derivative.format.extension(),
-                };
-                let template_override = derivative
-                    .template
-                    .as_deref()
-                    .and_then(|text| NameTemplate::parse_with_columns(text, &columns).ok());
-                let template = template_override.as_ref().unwrap_or(&options.template);
-                let mut path = template.render(&values);
-                if !template.uses("derivative")
-                    && options.export.derivatives.len() > 1
-                    && derivative.template.is_none()
-                {
-                    // Without {derivative}, every derivative of a photo would claim one name.
-                    let stem = path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let ext = path
-                        .extension()
-                        .map(|e| e.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    path = path.with_file_name(format!("{stem}_{}.{ext}", derivative.name));
-                }
-                if let Some(folder) = &folder {
-                    path = Path::new(folder).join(path);
-                }
-                names.allocate(path)
-            })
-            .collect();
-    }
-}
-
-/// Output folder must not be an input folder (checked in discovery too, for folders not yet created).
-pub fn check_output_folder(inputs: &[PathBuf], output_dir: &Path) -> Result<(), ConfigError> {
-    for input in inputs {
-        if input.is_file() && output_dir.exists() {
-            if let (Ok(parent), Ok(output)) = (
-                fs::canonicalize(input.parent().unwrap_or(Path::new("."))),
-                fs::canonicalize(output_dir),
-            ) {
-                if parent == output {
-                    return Err(ConfigError::Usage(format!(
-                        "the output folder {} holds the input {}; choose an output folder outside the shoot",
-                        output_dir.display(),
-                        input.display()
-                    )));
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,15 +1,19 @@
 //! Re-runs: what each output was made from, so a second run redoes only what changed.
 //!
 //! The output folder keeps `.headshot-state.json` (rewritten atomically at the end of a run) and
-//! `.headshot-state.journal` (one JSON line appended as each photo finishes, so a killed run keeps
-//! everything it finished; folded into the state file at the end). Per photo they record the
-//! source's size, modification time and XXH3 content hash, a hash of every setting that shaped
-//! its outputs, and the outputs themselves.
+//! `.headshot-state.journal` (JSON lines appended as each photo is rendered and as its outputs
+//! are finished, so a killed run keeps everything it finished; folded into the state file at the
+//! end). Per source they record its size, modification time and XXH3 content hash, the last
+//! render (its fingerprint and staged files) and the final outputs with their finish keys.
 //!
-//! A photo is skipped when its source has the recorded size and mtime (the content is hashed only
-//! when the mtime moved), its settings hash is equal and every output exists with its recorded
-//! size: a stat per file, no decode, no read. Outputs an earlier run made that no current photo
-//! claims (source gone, source failed, names changed) are deleted and reported.
+//! - A source whose size and mtime are as recorded is known by its content hash without a read.
+//! - A render whose fingerprint (content hash + every setting that shapes pixels) is unchanged
+//!   and whose staged files exist is reused: no decode.
+//! - An output whose finish key (render, final name, metadata) is unchanged and whose file has
+//!   its recorded size is left alone: a stat, no write.
+//!
+//! Outputs and staged files an earlier run made that nothing claims now are deleted; the
+//! removed outputs are reported.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -19,12 +23,10 @@ use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_64;
 
-use crate::manifest::{CropRecord, FaceRecord, OutputRecord, PhotoRecord, RemovedOutput, Status};
+use crate::manifest::RemovedOutput;
 use crate::output;
-use crate::pipeline::{PlannedPhoto, RunOptions};
-use crate::tone::CompiledTone;
+use crate::render::{self, Rendered};
 
 /// The state file, hidden so discovery never takes it for a photo.
 pub const STATE_FILE: &str = ".headshot-state.json";
@@ -32,15 +34,15 @@ pub const STATE_FILE: &str = ".headshot-state.json";
 pub const JOURNAL_FILE: &str = ".headshot-state.journal";
 const STATE_SCHEMA: &str = "headshot-state";
 /// A state written by another version is ignored (everything is redone), never misread.
-const STATE_VERSION: u32 = 1;
+const STATE_VERSION: u32 = 2;
 
-/// Whether a run may skip photos whose outputs are current.
+/// Whether a run may reuse what earlier runs made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RerunPolicy {
-    /// Skip photos whose outputs are all current (the default).
+    /// Reuse analyses, renders and outputs that are still current (the default).
     #[default]
     SkipCurrent,
-    /// Redo every photo (`--force`).
+    /// Redo every photo from its decode (`--force`).
     RedoAll,
 }
 
@@ -67,8 +69,18 @@ impl SourceStamp {
     }
 }
 
-/// What one photo's outputs were made from, and the manifest facts a skipped photo reuses.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One final output as the finish pass wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinishedOutput {
+    /// Relative to the output folder, with `/` separators.
+    pub path: String,
+    pub bytes: u64,
+    /// Fingerprint of everything that shaped the file (render, name, metadata).
+    pub key: String,
+}
+
+/// What the state remembers of one source.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StateEntry {
     /// Absolute source path: the key.
     pub source: String,
@@ -76,63 +88,25 @@ pub struct StateEntry {
     pub mtime_ns: i64,
     /// XXH3-64 of the source bytes, 16 hex digits.
     pub xxh3: String,
-    /// Hash of every setting that shaped the outputs, 16 hex digits.
-    pub settings: String,
-    pub facts: Facts,
+    pub rendered: Option<Rendered>,
+    pub outputs: Vec<FinishedOutput>,
 }
 
-/// The parts of a manifest record that processing found (the rest comes from the plan).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Facts {
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub warnings: Vec<String>,
-    pub crop: Option<CropRecord>,
-    pub needs_review: Option<String>,
-    pub faces: Vec<FaceRecord>,
-    pub title: Option<String>,
-    pub caption: Option<String>,
-    pub keywords: Vec<String>,
-    pub outputs: Vec<OutputRecord>,
-}
-
-impl Facts {
-    fn from_record(record: &PhotoRecord) -> Self {
-        Self {
-            width: record.width,
-            height: record.height,
-            warnings: record.warnings.clone(),
-            crop: record.crop.clone(),
-            needs_review: record.needs_review.clone(),
-            faces: record.faces.clone(),
-            title: record.title.clone(),
-            caption: record.caption.clone(),
-            keywords: record.keywords.clone(),
-            outputs: record.outputs.clone(),
-        }
-    }
-
-    /// Fills a planned record with what the run that made the outputs found; marks it skipped.
-    pub fn apply_to(&self, record: &mut PhotoRecord) {
-        record.status = Status::Skipped;
-        record.width = self.width;
-        record.height = self.height;
-        record.warnings = self.warnings.clone();
-        record.crop = self.crop.clone();
-        record.needs_review = self.needs_review.clone();
-        record.faces = self.faces.clone();
-        // The plan's own values win; they hash equal to the stored ones anyway.
-        if record.title.is_none() {
-            record.title = self.title.clone();
-        }
-        if record.caption.is_none() {
-            record.caption = self.caption.clone();
-        }
-        if record.keywords.is_empty() {
-            record.keywords = self.keywords.clone();
-        }
-        record.outputs = self.outputs.clone();
-    }
+/// A journal line: a photo rendered, or a photo's outputs finished.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum JournalLine {
+    Rendered {
+        source: String,
+        size: u64,
+        mtime_ns: i64,
+        xxh3: String,
+        rendered: Option<Rendered>,
+    },
+    Finished {
+        source: String,
+        outputs: Vec<FinishedOutput>,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -143,30 +117,15 @@ struct StateFile {
     photos: Vec<StateEntry>,
 }
 
-/// The outcome of the cheap check.
-#[derive(Debug)]
-pub enum Verdict {
-    /// Every output is current: reuse the entry. `refreshed` when only the mtime moved (content
-    /// hash equal): the entry carries the new mtime and is journalled so the next run needn't hash.
-    Current {
-        entry: Box<StateEntry>,
-        refreshed: bool,
-    },
-    /// Process the photo. `stamp` was taken before its bytes are read (`None` if stat failed).
-    Redo { stamp: Option<SourceStamp> },
-}
-
-/// One run's view of the state: what earlier runs made, and what this run finishes.
+/// One run's view of the state: what earlier runs made, and what this run makes.
 pub struct RerunState {
     output_dir: PathBuf,
     policy: RerunPolicy,
-    run_settings: u64,
     previous: HashMap<String, StateEntry>,
-    /// Every output path an earlier entry claimed (also ones a later journal line replaced),
-    /// with its source: the candidates for deletion.
+    /// Every output path an earlier entry claimed, with its source: candidates for deletion.
     known_outputs: BTreeMap<String, String>,
     journal: Mutex<Option<File>>,
-    finished: Mutex<HashMap<String, StateEntry>>,
+    current: Mutex<HashMap<String, StateEntry>>,
 }
 
 /// The key of a source: its absolute path (without resolving links, which would cost a syscall).
@@ -177,80 +136,44 @@ pub fn source_key(path: &Path) -> String {
         .into_owned()
 }
 
-fn hex(value: u64) -> String {
-    format!("{value:016x}")
-}
-
-/// Hash of the settings shared by every photo of a run: the code version and the validated
-/// options (resolved presets, template, metadata policy, shoot info, and whatever is added
-/// there later) by their `Debug` text, less what does not shape an output (inputs, output
-/// folder, workers, this policy). The names sheet or roster is left out too: what it gives each
-/// photo is in that photo's own hash, so editing one row redoes only the photos it changes. The
-/// compiled tone hides its tables from `Debug`, so it is identified by what it does to a probe
-/// image.
-pub fn run_settings_hash(options: &RunOptions) -> u64 {
-    let mut shaping = options.clone();
-    shaping.inputs.clear();
-    shaping.naming.source = None;
-    shaping.output_dir = PathBuf::new();
-    shaping.jobs = None;
-    shaping.rerun = RerunPolicy::default();
-    let text = format!(
-        "headshot {}\n{shaping:?}\ntone {:016x}",
-        env!("CARGO_PKG_VERSION"),
-        tone_probe(&options.tone.compiled)
-    );
-    xxh3_64(text.as_bytes())
-}
-
-/// What a tone does to 65536 pseudo-random colours (and the sharpening, when it sharpens).
-fn tone_probe(tone: &CompiledTone) -> u64 {
-    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut probe = image::RgbImage::from_fn(256, 256, |_, _| {
-        // xorshift64: every colour region of a 3D LUT gets samples.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
-    });
-    tone.apply(&mut probe);
-    if tone.sharpens() {
-        tone.sharpen(&mut probe);
+fn apply_line(entries: &mut HashMap<String, StateEntry>, line: JournalLine) {
+    match line {
+        JournalLine::Rendered {
+            source,
+            size,
+            mtime_ns,
+            xxh3,
+            rendered,
+        } => {
+            let entry = entries.entry(source.clone()).or_default();
+            let outputs = std::mem::take(&mut entry.outputs);
+            *entry = StateEntry {
+                source,
+                size,
+                mtime_ns,
+                xxh3,
+                rendered,
+                outputs,
+            };
+        }
+        JournalLine::Finished { source, outputs } => {
+            let entry = entries.entry(source.clone()).or_default();
+            entry.source = source;
+            entry.outputs = outputs;
+        }
     }
-    xxh3_64(probe.as_raw())
-}
-
-/// Hash of everything planned for one photo (output paths, names, EXIF facts...), on top of the
-/// run's settings. The source path is left out: it is the key, and may be given relatively. So is
-/// the sheet line that named the photo: a row inserted above moves it without changing the output.
-pub fn photo_settings_hash(run_settings: u64, photo: &PlannedPhoto) -> u64 {
-    let mut planned = photo.clone();
-    planned.input.path = PathBuf::new();
-    planned.assignment.assigned_by = None;
-    xxh3_64(format!("{run_settings:016x}\n{planned:?}").as_bytes())
 }
 
 impl RerunState {
     /// Loads the state of earlier runs in `output_dir` (a missing, damaged or foreign state means
     /// everything is redone) and opens the journal for this run.
-    pub fn open(
-        output_dir: &Path,
-        policy: RerunPolicy,
-        run_settings: u64,
-    ) -> std::io::Result<Self> {
+    pub fn open(output_dir: &Path, policy: RerunPolicy) -> std::io::Result<Self> {
         let mut previous: HashMap<String, StateEntry> = HashMap::new();
-        let mut known_outputs = BTreeMap::new();
-        let mut remember = |entry: StateEntry, previous: &mut HashMap<String, StateEntry>| {
-            for output in &entry.facts.outputs {
-                known_outputs.insert(output.path.clone(), entry.source.clone());
-            }
-            previous.insert(entry.source.clone(), entry);
-        };
         if let Ok(text) = fs::read_to_string(output_dir.join(STATE_FILE)) {
             if let Ok(state) = serde_json::from_str::<StateFile>(&text) {
                 if state.schema == STATE_SCHEMA && state.version == STATE_VERSION {
                     for entry in state.photos {
-                        remember(entry, &mut previous);
+                        previous.insert(entry.source.clone(), entry);
                     }
                 }
             }
@@ -260,10 +183,20 @@ impl RerunState {
         if let Ok(mut file) = File::open(&journal_path) {
             let _ = file.read_to_string(&mut journal_text);
         }
+        let mut known_outputs = BTreeMap::new();
+        let mut remember_outputs = |entries: &HashMap<String, StateEntry>| {
+            for entry in entries.values() {
+                for output in &entry.outputs {
+                    known_outputs.insert(output.path.clone(), entry.source.clone());
+                }
+            }
+        };
+        remember_outputs(&previous);
         // Later lines win; a line cut short (a crash mid-write) does not parse and is passed over.
         for line in journal_text.lines() {
-            if let Ok(entry) = serde_json::from_str::<StateEntry>(line) {
-                remember(entry, &mut previous);
+            if let Ok(line) = serde_json::from_str::<JournalLine>(line) {
+                apply_line(&mut previous, line);
+                remember_outputs(&previous);
             }
         }
         let mut journal = OpenOptions::new()
@@ -276,175 +209,134 @@ impl RerunState {
         Ok(Self {
             output_dir: output_dir.to_path_buf(),
             policy,
-            run_settings,
             previous,
             known_outputs,
             journal: Mutex::new(Some(journal)),
-            finished: Mutex::new(HashMap::new()),
+            current: Mutex::new(HashMap::new()),
         })
     }
 
-    pub fn run_settings(&self) -> u64 {
-        self.run_settings
-    }
-
-    /// Whether `photo`'s outputs are current. Costs a stat of the source and of each output;
-    /// reads the source only when its mtime moved but its size did not.
-    pub fn check(&self, photo: &PlannedPhoto, settings: u64) -> Verdict {
-        let stamp = SourceStamp::of(&photo.input.path).ok();
-        if self.policy == RerunPolicy::RedoAll {
-            return Verdict::Redo { stamp };
-        }
-        let key = source_key(&photo.input.path);
-        let (Some(stamp), Some(entry)) = (stamp, self.previous.get(&key)) else {
-            return Verdict::Redo { stamp };
-        };
-        let outputs_current = entry.facts.outputs.len() == photo.output_paths.len()
-            && entry
-                .facts
-                .outputs
-                .iter()
-                .zip(&photo.output_paths)
-                .all(|(output, planned)| {
-                    output.path == planned.to_string_lossy().replace('\\', "/")
-                        && fs::metadata(self.output_dir.join(&output.path))
-                            .map(|metadata| metadata.is_file() && metadata.len() == output.bytes)
-                            .unwrap_or(false)
-                });
-        if entry.settings != hex(settings) || entry.size != stamp.size || !outputs_current {
-            return Verdict::Redo { stamp: Some(stamp) };
-        }
-        if entry.mtime_ns == stamp.mtime_ns {
-            return Verdict::Current {
-                entry: Box::new(entry.clone()),
-                refreshed: false,
-            };
-        }
-        // Touched (copied back, restored from a backup...): the same bytes are still current.
-        match fs::read(&photo.input.path) {
-            Ok(bytes) if hex(xxh3_64(&bytes)) == entry.xxh3 => {
-                let mut entry = entry.clone();
-                entry.mtime_ns = stamp.mtime_ns;
-                Verdict::Current {
-                    entry: Box::new(entry),
-                    refreshed: true,
-                }
-            }
-            _ => Verdict::Redo { stamp: Some(stamp) },
+    fn reusable(&self, key: &str) -> Option<&StateEntry> {
+        match self.policy {
+            RerunPolicy::SkipCurrent => self.previous.get(key),
+            RerunPolicy::RedoAll => None,
         }
     }
 
-    /// Records a skipped photo (journalled only when its mtime was refreshed).
-    pub fn photo_current(&self, entry: Box<StateEntry>, refreshed: bool) {
-        if refreshed {
-            self.append(&entry);
+    /// The content hash of the source at `path`, when its stamp is as recorded (no read).
+    pub fn known_hash(&self, path: &Path, stamp: SourceStamp) -> Option<u64> {
+        let entry = self.reusable(&source_key(path))?;
+        if entry.size != stamp.size || entry.mtime_ns != stamp.mtime_ns {
+            return None;
         }
-        if let Ok(mut finished) = self.finished.lock() {
-            finished.insert(entry.source.clone(), *entry);
-        }
+        u64::from_str_radix(&entry.xxh3, 16).ok()
     }
 
-    /// Records a processed photo once its outputs are written; a failed one leaves no entry.
-    pub fn photo_done(
+    /// An earlier render of `path` made with `render_key` whose staged files are all there.
+    pub fn reusable_render(&self, path: &Path, render_key: &str) -> Option<Rendered> {
+        let entry = self.reusable(&source_key(path))?;
+        let rendered = entry.rendered.as_ref()?;
+        (rendered.key == render_key && render::staged_files_exist(rendered, &self.output_dir))
+            .then(|| rendered.clone())
+    }
+
+    /// An earlier final output of `path` at `relative` with `key`, still whole on disk.
+    pub fn current_output(&self, path: &Path, relative: &str, key: &str) -> Option<FinishedOutput> {
+        let entry = self.reusable(&source_key(path))?;
+        let output = entry
+            .outputs
+            .iter()
+            .find(|output| output.path == relative && output.key == key)?;
+        let on_disk = fs::metadata(self.output_dir.join(relative));
+        on_disk
+            .is_ok_and(|metadata| metadata.is_file() && metadata.len() == output.bytes)
+            .then(|| output.clone())
+    }
+
+    /// Records a photo rendered (or reused) this run: journalled when anything is new.
+    pub fn rendered(
         &self,
-        photo: &PlannedPhoto,
-        stamp: Option<SourceStamp>,
-        settings: u64,
-        record: &PhotoRecord,
+        path: &Path,
+        stamp: SourceStamp,
+        xxh3: u64,
+        rendered: Option<&Rendered>,
     ) {
-        let (Some(stamp), Some(content_hash)) = (stamp, record.source_xxh3) else {
-            return;
-        };
-        if record.status != Status::Ok {
-            return;
-        }
-        let entry = StateEntry {
-            source: source_key(&photo.input.path),
+        let line = JournalLine::Rendered {
+            source: source_key(path),
             size: stamp.size,
             mtime_ns: stamp.mtime_ns,
-            xxh3: hex(content_hash),
-            settings: hex(settings),
-            facts: Facts::from_record(record),
+            xxh3: crate::fingerprint::hex(xxh3),
+            rendered: rendered.cloned(),
         };
-        self.append(&entry);
-        if let Ok(mut finished) = self.finished.lock() {
-            finished.insert(entry.source.clone(), entry);
+        let unchanged = self.reusable(&source_key(path)).is_some_and(|entry| {
+            entry.size == stamp.size
+                && entry.mtime_ns == stamp.mtime_ns
+                && entry.rendered.as_ref() == rendered
+        });
+        if !unchanged {
+            self.append(&line);
+        }
+        if let Ok(mut current) = self.current.lock() {
+            apply_line(&mut current, line);
         }
     }
 
-    /// One line per photo in one `write`, so a kill never leaves half an entry that parses.
-    fn append(&self, entry: &StateEntry) {
-        let Ok(mut line) = serde_json::to_string(entry) else {
+    /// Records a photo's final outputs once they are all in place (journalled when any is new).
+    pub fn finished(&self, path: &Path, outputs: Vec<FinishedOutput>) {
+        let source = source_key(path);
+        let unchanged = self
+            .reusable(&source)
+            .is_some_and(|entry| entry.outputs == outputs);
+        let line = JournalLine::Finished { source, outputs };
+        if !unchanged {
+            self.append(&line);
+        }
+        if let Ok(mut current) = self.current.lock() {
+            apply_line(&mut current, line);
+        }
+    }
+
+    /// One line per event in one `write`, so a kill never leaves half a line that parses.
+    fn append(&self, line: &JournalLine) {
+        let Ok(mut text) = serde_json::to_string(line) else {
             return;
         };
-        line.push('\n');
+        text.push('\n');
         if let Ok(mut journal) = self.journal.lock() {
             if let Some(file) = journal.as_mut() {
                 // A lost line only means that photo is redone next time.
-                let _ = file.write_all(line.as_bytes());
+                let _ = file.write_all(text.as_bytes());
             }
         }
     }
 
-    /// Ends the run: deletes earlier outputs nothing claims any more, writes the state file and
-    /// removes the journal. `photos` are this run's planned photos (all of them, failed too).
-    pub fn finish(self, photos: &[PlannedPhoto]) -> std::io::Result<Vec<RemovedOutput>> {
-        let this_run: HashSet<String> = photos
-            .iter()
-            .map(|photo| source_key(&photo.input.path))
+    /// Ends the run: deletes earlier outputs and staged files nothing claims any more, writes
+    /// the state file and removes the journal. `sources` are this run's photos (failed too).
+    pub fn finish(self, sources: &[PathBuf]) -> std::io::Result<Vec<RemovedOutput>> {
+        let this_run: HashSet<String> = sources.iter().map(|path| source_key(path)).collect();
+        let current = self.current.into_inner().unwrap_or_default();
+        let claimed_now: HashSet<&str> = current
+            .values()
+            .flat_map(|entry| entry.outputs.iter().map(|o| o.path.as_str()))
             .collect();
-        let planned_outputs: HashSet<String> = photos
-            .iter()
-            .flat_map(|photo| &photo.output_paths)
-            .map(|path| path.to_string_lossy().replace('\\', "/"))
-            .collect();
-        let finished = self.finished.into_inner().unwrap_or_default();
         let mut kept: BTreeMap<String, StateEntry> = BTreeMap::new();
         // Sources this run was not given: kept while they exist and no photo took their names.
         for (source, entry) in &self.previous {
-            if this_run.contains(source) || finished.contains_key(source) {
+            if this_run.contains(source) {
                 continue;
             }
-            let still_there = Path::new(source).is_file();
             let names_free = entry
-                .facts
                 .outputs
                 .iter()
-                .all(|output| !planned_outputs.contains(&output.path));
-            if still_there && names_free {
+                .all(|output| !claimed_now.contains(output.path.as_str()));
+            if Path::new(source).is_file() && names_free {
                 kept.insert(source.clone(), entry.clone());
             }
         }
-        kept.extend(finished);
-
-        let wanted: HashSet<&str> = kept
-            .values()
-            .flat_map(|entry| entry.facts.outputs.iter().map(|o| o.path.as_str()))
-            .collect();
-        let mut removed = Vec::new();
-        for (path, source) in &self.known_outputs {
-            if wanted.contains(path.as_str()) {
-                continue;
-            }
-            let file = self.output_dir.join(path);
-            if !file.is_file() || fs::remove_file(&file).is_err() {
-                continue;
-            }
-            let reason = if kept.contains_key(source) {
-                "no longer made: file names or derivatives changed"
-            } else if this_run.contains(source) {
-                "its source failed in this run"
-            } else if Path::new(source).is_file() {
-                "its name was taken by another photo"
-            } else {
-                "its source is gone"
-            };
-            removed.push(RemovedOutput {
-                path: path.clone(),
-                source: source.clone(),
-                reason: reason.to_string(),
-            });
-        }
+        kept.extend(current);
+        let removed =
+            remove_unclaimed_outputs(&self.output_dir, &self.known_outputs, &kept, &this_run);
+        remove_unclaimed_staging(&self.output_dir, &kept);
 
         let state = StateFile {
             schema: STATE_SCHEMA.to_string(),
@@ -458,6 +350,65 @@ impl RerunState {
         drop(self.journal.into_inner());
         let _ = fs::remove_file(self.output_dir.join(JOURNAL_FILE));
         Ok(removed)
+    }
+}
+
+/// Deletes outputs of earlier runs that no kept entry claims, saying why for each.
+fn remove_unclaimed_outputs(
+    output_dir: &Path,
+    known_outputs: &BTreeMap<String, String>,
+    kept: &BTreeMap<String, StateEntry>,
+    this_run: &HashSet<String>,
+) -> Vec<RemovedOutput> {
+    let wanted: HashSet<&str> = kept
+        .values()
+        .flat_map(|entry| entry.outputs.iter().map(|o| o.path.as_str()))
+        .collect();
+    let mut removed = Vec::new();
+    for (path, source) in known_outputs {
+        if wanted.contains(path.as_str()) {
+            continue;
+        }
+        let file = output_dir.join(path);
+        if !file.is_file() || fs::remove_file(&file).is_err() {
+            continue;
+        }
+        let reason = if kept
+            .get(source)
+            .is_some_and(|entry| !entry.outputs.is_empty())
+        {
+            "no longer made: file names or derivatives changed"
+        } else if this_run.contains(source) {
+            "no longer made: its source failed or is a slate in this run"
+        } else if Path::new(source).is_file() {
+            "its name was taken by another photo"
+        } else {
+            "its source is gone"
+        };
+        removed.push(RemovedOutput {
+            path: path.clone(),
+            source: source.clone(),
+            reason: reason.to_string(),
+        });
+    }
+    removed
+}
+
+/// Deletes staged files no kept render uses (settings changed, sources gone).
+fn remove_unclaimed_staging(output_dir: &Path, kept: &BTreeMap<String, StateEntry>) {
+    let in_use: HashSet<&str> = kept
+        .values()
+        .filter_map(|entry| entry.rendered.as_ref())
+        .flat_map(|rendered| rendered.outputs.iter().map(|o| o.staged.as_str()))
+        .collect();
+    let Ok(entries) = fs::read_dir(render::staging_folder(output_dir)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !in_use.contains(name.as_str()) {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -487,42 +438,32 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         fs::write(
             folder.path().join(JOURNAL_FILE),
-            b"{\"source\":\"/x.jpg\",\"size\":1",
+            b"{\"event\":\"rendered\",\"source\":\"/x.jpg\",\"size\":1",
         )
         .unwrap();
-        let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent, 7).unwrap();
+        let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
         assert!(state.previous.is_empty());
-        let entry = StateEntry {
-            source: "/y.jpg".into(),
+        let stamp = SourceStamp {
             size: 1,
             mtime_ns: 2,
-            xxh3: hex(3),
-            settings: hex(4),
-            facts: Facts {
-                width: None,
-                height: None,
-                warnings: Vec::new(),
-                crop: None,
-                needs_review: None,
-                faces: Vec::new(),
-                title: None,
-                caption: None,
-                keywords: Vec::new(),
-                outputs: Vec::new(),
-            },
         };
-        state.append(&entry);
+        state.rendered(Path::new("/y.jpg"), stamp, 3, None);
         drop(state);
-        let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent, 7).unwrap();
+        let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
         assert_eq!(state.previous.len(), 1);
-        assert!(state.previous.contains_key("/y.jpg"));
+        assert_eq!(state.known_hash(Path::new("/y.jpg"), stamp), Some(3));
+        let touched = SourceStamp {
+            mtime_ns: 5,
+            ..stamp
+        };
+        assert_eq!(state.known_hash(Path::new("/y.jpg"), touched), None);
     }
 
     #[test]
     fn a_damaged_state_file_means_redo_everything() {
         let folder = tempfile::tempdir().unwrap();
         fs::write(folder.path().join(STATE_FILE), b"{ not json").unwrap();
-        let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent, 7).unwrap();
+        let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
         assert!(state.previous.is_empty());
     }
 }

@@ -1464,6 +1464,30 @@ impl CompiledTone {
         self.identity
     }
 
+    /// What this preset does, as a number: its result on 65536 pseudo-random colours (every
+    /// region of a 3D LUT gets samples), its sharpening of them, and its face exposure target.
+    /// Two presets that grade alike have equal fingerprints, whatever their files say.
+    pub fn fingerprint(&self) -> u64 {
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut probe = RgbImage::from_fn(256, 256, |_, _| {
+            // xorshift64
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
+        });
+        self.apply(&mut probe);
+        self.sharpen(&mut probe);
+        let mut bytes = probe.into_raw();
+        bytes.extend_from_slice(&self.face_exposure.unwrap_or(-1.0).to_le_bytes());
+        xxhash_rust::xxh3::xxh3_64(&bytes)
+    }
+
+    /// True when the white balance is measured on each photo (so a copy of it is needed).
+    pub fn measures_white_balance(&self) -> bool {
+        matches!(self.white_balance, WhiteBalanceSource::Measured(_))
+    }
+
     /// True when [`sharpen`](Self::sharpen) does something.
     pub fn sharpens(&self) -> bool {
         self.sharpen.is_some()
@@ -1586,11 +1610,27 @@ impl CompiledTone {
 
     /// The pass itself, even for an identity preset (tests use this to check the tables).
     fn apply_tables(&self, image: &mut RgbImage, exposure_gain: f32) {
+        let tables = self.input_tables(image, exposure_gain);
+        self.apply_input_tables(image, &tables);
+    }
+
+    /// This preset fixed for one photo: white balance measured on `whole` (any small copy of the
+    /// whole frame) and `extra_ev` folded in, so every derivative cut from the photo gets the
+    /// same grade whatever part of it the derivative shows.
+    pub fn for_photo(&self, whole: &RgbImage, extra_ev: f32) -> PhotoGrade<'_> {
+        let tables = if self.identity && extra_ev == 0.0 {
+            None
+        } else {
+            Some(self.input_tables(whole, extra_ev.exp2()))
+        };
+        PhotoGrade { tone: self, tables }
+    }
+
+    fn apply_input_tables(&self, image: &mut RgbImage, tables: &InputTables) {
         let (width, height) = (image.width(), image.height());
         if width == 0 || height == 0 {
             return;
         }
-        let tables = self.input_tables(image, exposure_gain);
         let vignette_columns = self
             .vignette
             .as_ref()
@@ -1606,7 +1646,7 @@ impl CompiledTone {
             .enumerate()
             .for_each(|(band, band_pixels)| {
                 for (row_in_band, row) in band_pixels.chunks_exact_mut(row_length).enumerate() {
-                    match (&*tables, &self.colour) {
+                    match (tables, &self.colour) {
                         (InputTables::Grid(grid_tables), Some(colour)) => {
                             colour.map_row(row, grid_tables)
                         }
@@ -1623,6 +1663,25 @@ impl CompiledTone {
                     }
                 }
             });
+    }
+}
+
+/// A tone preset fixed for one photo by [`CompiledTone::for_photo`]: grades the photo's
+/// derivatives after resizing (a point operation, so it is cheaper on the small derivatives than
+/// on the whole frame, and the vignette falls on each derivative's own frame, post-crop).
+pub struct PhotoGrade<'a> {
+    tone: &'a CompiledTone,
+    /// `None` when the grade leaves every pixel as it is.
+    tables: Option<Cow<'a, InputTables>>,
+}
+
+impl PhotoGrade<'_> {
+    /// Grades one derivative in place, then sharpens it when the preset sharpens.
+    pub fn apply(&self, image: &mut RgbImage) {
+        if let Some(tables) = &self.tables {
+            self.tone.apply_input_tables(image, tables);
+        }
+        self.tone.sharpen(image);
     }
 }
 

@@ -82,6 +82,10 @@ impl Shoot {
             };
             for entry in entries {
                 let path = entry.unwrap().path();
+                if path.ends_with(".headshot") {
+                    // The run's own cache and staging, not outputs.
+                    continue;
+                }
                 if path.is_dir() {
                     folders.push(path);
                 } else {

@@ -131,6 +131,10 @@ fn reruns_skip_what_is_current_and_redo_what_changed() {
     let (code, third) = run_shoot(&[shoot.path()], out.path(), &[]);
     assert_eq!(code, 0);
     assert_eq!(statuses(&third), (2, 2, 0));
+    // Only the changed photo is decoded; the deleted output is finished again from its staged
+    // file, and the touched photo is known by its content hash.
+    assert_eq!(third["timing"]["counts"]["decodes"], 1);
+    assert_eq!(third["timing"]["counts"]["renders"], 1);
     assert_eq!(photo(&third, "obama.jpg")["status"], "skipped");
     assert_eq!(photo(&third, "Canon_40D.jpg")["status"], "ok");
     assert_ne!(
@@ -214,7 +218,7 @@ fn editing_one_row_of_the_names_sheet_redoes_only_that_photo() {
 }
 
 #[test]
-fn a_killed_run_leaves_whole_files_and_the_next_run_finishes_without_redoing_them() {
+fn a_killed_run_leaves_whole_staged_files_and_the_next_run_decodes_only_the_rest() {
     let Some(corpus) = corpus() else { return };
     let shoot = tempfile::tempdir().unwrap();
     let faces: Vec<String> = fs::read_dir(corpus.join("faces"))
@@ -240,51 +244,50 @@ fn a_killed_run_leaves_whole_files_and_the_next_run_finishes_without_redoing_the
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Kill once a few photos are done (four derivatives each), well before the end.
+    // Kill once a few photos are rendered (each journals a line), well before the end of the
+    // render pass: the staged files are what a killed run leaves.
+    let journal_path = out.path().join(".headshot-state.journal");
+    let rendered_lines = |text: &str| {
+        text.lines()
+            .filter(|line| line.contains("\"event\":\"rendered\""))
+            .count()
+    };
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let written = fs::read_dir(out.path())
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .filter(|entry| entry.file_name().to_string_lossy().ends_with(".jpg"))
-                    .count()
-            })
-            .unwrap_or(0);
-        if written >= 10 {
+        let journal = fs::read_to_string(&journal_path).unwrap_or_default();
+        if rendered_lines(&journal) >= 3 {
             break;
         }
         assert!(
             child.try_wait().unwrap().is_none(),
             "the run ended before it could be killed"
         );
-        assert!(Instant::now() < deadline, "no outputs appeared");
+        assert!(Instant::now() < deadline, "no photo was rendered");
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the run ended before it could be killed"
-    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
-    // Only whole files are visible: every JPEG decodes without a warning; temp files are hidden.
+    // Only whole files are visible: every staged JPEG decodes without a warning; temp files and
+    // the journal are the only other hidden files; nothing is named yet.
     let after_kill = files_with_mtimes(out.path());
     assert!(
         !out.path().join("manifest.json").exists(),
         "killed before the end"
     );
-    let mut finished_outputs = Vec::new();
+    let mut staged = 0;
     for file in after_kill.keys() {
         let name = file.to_string_lossy();
-        if name.starts_with('.') {
-            assert!(
-                name.ends_with(".headshot-tmp") || name == ".headshot-state.journal",
-                "unexpected hidden file {name}"
-            );
+        if name.ends_with(".headshot-tmp")
+            || name == ".headshot-state.journal"
+            || name.starts_with(".headshot/analysis/")
+        {
             continue;
         }
-        assert!(name.ends_with(".jpg"), "unexpected file {name}");
+        assert!(
+            name.starts_with(".headshot/staging/") && name.ends_with(".jpg"),
+            "unexpected file {name}"
+        );
         let bytes = fs::read(out.path().join(file)).unwrap();
         let decoded =
             headshot::decode::decode(&bytes, headshot::discover::ImageFormat::Jpeg, 1.0, 500)
@@ -294,18 +297,19 @@ fn a_killed_run_leaves_whole_files_and_the_next_run_finishes_without_redoing_the
             "{name}: {:?}",
             decoded.warnings
         );
-        finished_outputs.push(file.clone());
+        staged += 1;
     }
-    assert!(finished_outputs.len() >= 10);
-    assert!(finished_outputs.len() < photo_count * 4, "killed mid-batch");
-    let journal = fs::read_to_string(out.path().join(".headshot-state.journal")).unwrap();
-    let journalled = journal.lines().count();
+    let journal = fs::read_to_string(&journal_path).unwrap();
+    let journalled = rendered_lines(&journal);
     assert!(
-        journalled >= 2,
-        "finished photos are journalled as they finish"
+        journalled >= 3,
+        "rendered photos are journalled as they finish"
     );
+    assert!(journalled < photo_count, "killed mid-batch");
+    // Copies of one photo (a_, b_) share their staged files: same content, same settings.
+    assert!(staged >= 4, "{staged} staged files");
 
-    // The next run finishes the job; what was journalled is skipped, not redone.
+    // The next run finishes the job: what was journalled is not decoded again.
     let (code, manifest) = run_shoot(
         &[shoot.path()],
         out.path(),
@@ -315,25 +319,22 @@ fn a_killed_run_leaves_whole_files_and_the_next_run_finishes_without_redoing_the
     let (ok, skipped, failed) = statuses(&manifest);
     assert_eq!(failed, 0);
     assert_eq!(ok + skipped, photo_count as u64);
-    assert_eq!(skipped, journalled as u64);
+    let counts = &manifest["timing"]["counts"];
+    assert_eq!(
+        counts["decodes"].as_u64().unwrap(),
+        (photo_count - journalled) as u64
+    );
+    assert_eq!(
+        manifest["summary"]["outputs_written"].as_u64().unwrap(),
+        photo_count as u64 * 4
+    );
     let after_rerun = files_with_mtimes(out.path());
     for photo in manifest["photos"].as_array().unwrap() {
         for output in photo["outputs"].as_array().unwrap() {
             let path = PathBuf::from(output["path"].as_str().unwrap());
             assert!(after_rerun.contains_key(&path), "{path:?} missing");
-            if photo["status"] == "skipped" {
-                assert_eq!(
-                    after_rerun.get(&path),
-                    after_kill.get(&path),
-                    "{path:?} of a skipped photo was rewritten"
-                );
-            }
         }
     }
-    assert_eq!(
-        manifest["summary"]["outputs_written"].as_u64().unwrap(),
-        ok * 4
-    );
     for name in after_rerun.keys().map(|file| file.to_string_lossy()) {
         assert!(
             !name.ends_with(".headshot-tmp") && name != ".headshot-state.journal",

@@ -75,7 +75,7 @@ pub struct CropRect {
 }
 
 /// Where and how to cut one photo; produced by [`plan_crop`], used by [`apply_crop`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CropPlan {
     /// The window to keep (see [`CropRect`] for its frame).
     pub rect: CropRect,

@@ -45,6 +45,30 @@ pub fn avif_with_xmp(avif: &[u8], xmp_packet: &[u8]) -> Result<Vec<u8>, &'static
     if xmp_packet.is_empty() {
         return Err("empty XMP packet");
     }
+    avif_with_item(avif, ItemKind::Xmp, xmp_packet)
+}
+
+/// `avif` with `exif_tiff` (a TIFF-structured EXIF block) added as an `Exif` item describing the
+/// primary item, as avif-serialize and libavif write it (a 4-byte offset to the TIFF header, 0,
+/// then the block).
+pub fn avif_with_exif(avif: &[u8], exif_tiff: &[u8]) -> Result<Vec<u8>, &'static str> {
+    if exif_tiff.is_empty() {
+        return Err("empty EXIF block");
+    }
+    let mut payload = Vec::with_capacity(exif_tiff.len() + 4);
+    payload.extend_from_slice(&0u32.to_be_bytes());
+    payload.extend_from_slice(exif_tiff);
+    avif_with_item(avif, ItemKind::Exif, &payload)
+}
+
+/// The metadata items this module adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemKind {
+    Xmp,
+    Exif,
+}
+
+fn avif_with_item(avif: &[u8], kind: ItemKind, payload: &[u8]) -> Result<Vec<u8>, &'static str> {
     let boxes = parse_boxes(avif, true)?;
     let meta = check_top_level(avif, &boxes)?;
     let (meta_version_flags, meta_content) = meta
@@ -54,7 +78,7 @@ pub fn avif_with_xmp(avif: &[u8], xmp_packet: &[u8]) -> Result<Vec<u8>, &'static
     if meta_version_flags[0] != 0 {
         return Err("unsupported meta box version");
     }
-    let parts = MetaParts::parse(meta_content)?;
+    let parts = MetaParts::parse(meta_content, kind)?;
     let new_id = parts.max_id.checked_add(1).ok_or("no item id left")?;
 
     // The new meta's size does not depend on the offset values (their field widths are fixed),
@@ -65,8 +89,9 @@ pub fn avif_with_xmp(avif: &[u8], xmp_packet: &[u8]) -> Result<Vec<u8>, &'static
         file_len: avif.len() as u64,
         growth: 0,
         xmp_offset: 0,
-        xmp_len: xmp_packet.len() as u64,
+        xmp_len: payload.len() as u64,
         new_id,
+        kind,
     };
     let draft = rebuild_meta(meta, meta_version_flags, &parts, &placement)?;
     let old_meta_len = meta.end - meta.start;
@@ -83,7 +108,7 @@ pub fn avif_with_xmp(avif: &[u8], xmp_packet: &[u8]) -> Result<Vec<u8>, &'static
         return Err("meta box size changed between layout passes");
     }
 
-    let mut out = Vec::with_capacity(new_mdat_start + COMPACT_HEADER_LEN + xmp_packet.len());
+    let mut out = Vec::with_capacity(new_mdat_start + COMPACT_HEADER_LEN + payload.len());
     out.extend_from_slice(&avif[..meta.start]);
     out.extend_from_slice(&new_meta);
     for top in boxes.iter().filter(|top| top.start >= meta.end) {
@@ -96,7 +121,7 @@ pub fn avif_with_xmp(avif: &[u8], xmp_packet: &[u8]) -> Result<Vec<u8>, &'static
             out[start..start + 4].copy_from_slice(&size.to_be_bytes());
         }
     }
-    push_box(&mut out, b"mdat", false, xmp_packet)?;
+    push_box(&mut out, b"mdat", false, payload)?;
     Ok(out)
 }
 
@@ -144,6 +169,7 @@ struct Placement {
     xmp_offset: u64,
     xmp_len: u64,
     new_id: u32,
+    kind: ItemKind,
 }
 
 /// The children of `meta` this module reads or changes.
@@ -160,7 +186,7 @@ struct MetaParts<'a> {
 }
 
 impl<'a> MetaParts<'a> {
-    fn parse(content: &'a [u8]) -> Result<Self, Reason> {
+    fn parse(content: &'a [u8], adding: ItemKind) -> Result<Self, Reason> {
         let children = parse_boxes(content, false)?;
         let (mut hdlr, mut pitm, mut iloc, mut iinf, mut iref, mut grpl) =
             (None, None, None, None, None, None);
@@ -185,8 +211,11 @@ impl<'a> MetaParts<'a> {
         let iref = iref.map(Iref::parse).transpose()?;
         let group_ids = grpl.map(parse_grpl_ids).transpose()?.unwrap_or_default();
 
-        if iinf.has_xmp {
-            return Err("file already has an XMP item");
+        if iinf.kinds.contains(&adding) {
+            return Err(match adding {
+                ItemKind::Xmp => "file already has an XMP item",
+                ItemKind::Exif => "file already has an Exif item",
+            });
         }
         if !iinf.item_ids.contains(&primary_id) {
             return Err("primary item (pitm) has no infe entry");
@@ -231,7 +260,7 @@ fn rebuild_meta(
                 push_box(&mut body, b"iloc", large, &iloc.write_body()?)?;
             }
             b"iinf" => {
-                let infe = xmp_infe(placement.new_id)?;
+                let infe = item_infe(placement.kind, placement.new_id)?;
                 push_box(&mut body, b"iinf", large, &parts.iinf.body_with(&infe)?)?;
                 if parts.iref.is_none() {
                     let narrow =
@@ -298,8 +327,8 @@ fn parse_grpl_ids(grpl_body: &[u8]) -> Result<Vec<u32>, Reason> {
     Ok(ids)
 }
 
-/// The `infe` box (item info entry) of the new XMP item.
-fn xmp_infe(item_id: u32) -> Result<Vec<u8>, Reason> {
+/// The `infe` box (item info entry) of the new item.
+fn item_infe(kind: ItemKind, item_id: u32) -> Result<Vec<u8>, Reason> {
     // Version 2 has 16-bit ids, version 3 32-bit ones.
     let narrow_id = u16::try_from(item_id).ok();
     let mut body = vec![if narrow_id.is_some() { 2 } else { 3 }, 0, 0, 0];
@@ -308,11 +337,19 @@ fn xmp_infe(item_id: u32) -> Result<Vec<u8>, Reason> {
         None => body.extend_from_slice(&item_id.to_be_bytes()),
     }
     body.extend_from_slice(&0u16.to_be_bytes()); // item_protection_index: not protected
-    body.extend_from_slice(b"mime");
-    body.extend_from_slice(XMP_ITEM_NAME);
-    body.push(0);
-    body.extend_from_slice(XMP_CONTENT_TYPE);
-    body.push(0);
+    match kind {
+        ItemKind::Xmp => {
+            body.extend_from_slice(b"mime");
+            body.extend_from_slice(XMP_ITEM_NAME);
+            body.push(0);
+            body.extend_from_slice(XMP_CONTENT_TYPE);
+            body.push(0);
+        }
+        ItemKind::Exif => {
+            body.extend_from_slice(b"Exif");
+            body.push(0); // no item name
+        }
+    }
     let mut infe = Vec::with_capacity(body.len() + COMPACT_HEADER_LEN);
     push_box(&mut infe, b"infe", false, &body)?;
     Ok(infe)
@@ -325,7 +362,8 @@ struct Iinf<'a> {
     entry_count: u32,
     entries: &'a [u8],
     item_ids: Vec<u32>,
-    has_xmp: bool,
+    /// The metadata kinds the file already has.
+    kinds: Vec<ItemKind>,
 }
 
 impl<'a> Iinf<'a> {
@@ -339,14 +377,14 @@ impl<'a> Iinf<'a> {
         };
         let entries = reader.rest();
         let mut item_ids = Vec::new();
-        let mut has_xmp = false;
+        let mut kinds = Vec::new();
         for entry in parse_boxes(entries, false)? {
             if &entry.box_type != b"infe" {
                 return Err("iinf holds a box other than infe");
             }
-            let (item_id, is_xmp) = parse_infe(entry.body(entries))?;
+            let (item_id, kind) = parse_infe(entry.body(entries))?;
             item_ids.push(item_id);
-            has_xmp |= is_xmp;
+            kinds.extend(kind);
         }
         if item_ids.len() as u64 != u64::from(entry_count) {
             return Err("iinf entry count does not match its infe boxes");
@@ -357,7 +395,7 @@ impl<'a> Iinf<'a> {
             entry_count,
             entries,
             item_ids,
-            has_xmp,
+            kinds,
         })
     }
 
@@ -380,8 +418,8 @@ impl<'a> Iinf<'a> {
     }
 }
 
-/// Item id of an `infe` box and whether it is an XMP item.
-fn parse_infe(body: &[u8]) -> Result<(u32, bool), Reason> {
+/// Item id of an `infe` box and which metadata item it is, if one this module adds.
+fn parse_infe(body: &[u8]) -> Result<(u32, Option<ItemKind>), Reason> {
     let mut reader = Reader::new(body);
     let (version, _) = reader.full_box_header()?;
     if version > 3 {
@@ -390,13 +428,17 @@ fn parse_infe(body: &[u8]) -> Result<(u32, bool), Reason> {
     let item_id = reader.item_id(version == 3)?;
     if version < 2 {
         // Versions 0 and 1 have no item type, so cannot be a 'mime' item.
-        return Ok((item_id, false));
+        return Ok((item_id, None));
     }
     reader.u16()?; // item_protection_index
     let item_type = reader.array::<4>()?;
     reader.c_string()?; // item_name
-    let is_xmp = &item_type == b"mime" && reader.c_string()? == XMP_CONTENT_TYPE;
-    Ok((item_id, is_xmp))
+    let kind = match &item_type {
+        b"Exif" => Some(ItemKind::Exif),
+        b"mime" if reader.c_string()? == XMP_CONTENT_TYPE => Some(ItemKind::Xmp),
+        _ => None,
+    };
+    Ok((item_id, kind))
 }
 
 /// Item reference box: the existing references are kept verbatim.
@@ -1099,7 +1141,7 @@ mod tests {
 
         // Where each item's data goes: file items packed into the new mdat, idat items where
         // they were (as one extent, relative to idat).
-        let primary = MetaParts::parse(content).unwrap().primary_id;
+        let primary = MetaParts::parse(content, ItemKind::Xmp).unwrap().primary_id;
         let grid_to_idat = layout.grid_in_idat && item_type(file, primary) == *b"grid";
         let mut idat = children
             .iter()
@@ -1269,7 +1311,9 @@ mod tests {
         let new_id = new_iloc.items.last().unwrap().id;
         assert!(old_iloc.items.iter().all(|item| item.id < new_id));
         assert_eq!(item_data(out, new_id), packet);
-        let primary = MetaParts::parse(meta_content(original)).unwrap().primary_id;
+        let primary = MetaParts::parse(meta_content(original), ItemKind::Xmp)
+            .unwrap()
+            .primary_id;
         let mut expected_refs = references(original);
         expected_refs.push((*b"cdsc", new_id, vec![primary]));
         assert_eq!(references(out), expected_refs);
@@ -1730,6 +1774,7 @@ mod tests {
             xmp_offset: 1000,
             xmp_len: 10,
             new_id: 2,
+            kind: ItemKind::Xmp,
         };
         let near_limit = u64::from(u32::MAX) - 50;
         let mut iloc = Iloc {
@@ -1774,6 +1819,7 @@ mod tests {
             xmp_offset: 1000,
             xmp_len: 10,
             new_id: 2,
+            kind: ItemKind::Xmp,
         };
         let iloc = |offset_size, length_size, base_offset_size| Iloc {
             version: 0,

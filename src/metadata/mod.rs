@@ -55,7 +55,7 @@ pub const MAX_EMBEDDED_XMP: usize = 65502;
 /// (so person and region data from the original never leak), and the EXIF written
 /// always describes the derivative: Orientation 1, its own pixel size, no thumbnail,
 /// no maker note.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum MetadataPolicy {
     /// This run's fields plus, from the source EXIF, only capture time, camera
     /// make/model, lens make/model/specification and exposure settings. Drops GPS,
@@ -79,7 +79,7 @@ pub enum MetadataPolicy {
 }
 
 /// A positive rational as EXIF stores it, for example 1/250 s or f/2.8 as 28/10.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Ratio {
     pub numerator: u32,
     pub denominator: u32,
@@ -103,7 +103,7 @@ impl From<exif::Rational> for Ratio {
 /// When the photo was taken, as the camera recorded it (EXIF DateTimeOriginal,
 /// SubSecTimeOriginal, OffsetTimeOriginal). Validated on construction so every
 /// writer can rely on the format.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CaptureTime {
     date_time: String,
     subsec: Option<String>,
@@ -193,7 +193,7 @@ fn matches_pattern(text: &str, pattern: &str) -> bool {
 }
 
 /// A derivative's size in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct PixelSize {
     pub width: u32,
     pub height: u32,
@@ -201,7 +201,7 @@ pub struct PixelSize {
 
 /// A face region in the derivative's own frame, normalized to 0..1 as MWG wants:
 /// `center_x`/`center_y` are the CENTRE of the box (not its corner).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FaceRegion {
     /// The person's name, when known.
     pub name: Option<String>,
@@ -308,7 +308,7 @@ impl FaceRegion {
 
 /// What this run sets for one derivative. Text is plain UTF-8; escaping and
 /// per-format limits are handled here.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OutputMetadata {
     /// The person's name: XMP dc:title, IPTC 2:05 Object Name.
     pub title: Option<String>,
@@ -420,6 +420,12 @@ pub enum MetadataError {
 /// libavif stores it (ravif, through avif-serialize, writes only EXIF). See `avif.rs`.
 pub fn avif_with_xmp(avif_file: &[u8], xmp_packet: &[u8]) -> Result<Vec<u8>, MetadataError> {
     avif::avif_with_xmp(avif_file, xmp_packet).map_err(MetadataError::MalformedAvif)
+}
+
+/// `avif_file` with `exif_tiff` added as an `Exif` item (ravif writes one only at encode time;
+/// headshot's staged files have none, so the finish pass adds it here).
+pub fn avif_with_exif(avif_file: &[u8], exif_tiff: &[u8]) -> Result<Vec<u8>, MetadataError> {
+    avif::avif_with_exif(avif_file, exif_tiff).map_err(MetadataError::MalformedAvif)
 }
 
 /// The metadata of one derivative, before any container frames it: a TIFF-structured

@@ -69,6 +69,13 @@ pub struct NamedTone {
     pub compiled: CompiledTone,
 }
 
+impl NamedTone {
+    /// What the preset does (see [`CompiledTone::fingerprint`]); its name does not count.
+    pub fn fingerprint(&self) -> u64 {
+        self.compiled.fingerprint()
+    }
+}
+
 /// One row of `presets list`.
 #[derive(Debug, Clone)]
 pub struct PresetListing {

@@ -1,0 +1,249 @@
+//! The analyse pass: what each photo shows (its faces, the code on a QR slate, where each crop
+//! preset cuts it), found on the one decode and kept in a cache in the output folder keyed by
+//! the source's content hash, so a re-run never runs an analyser twice on the same bytes.
+//!
+//! Analysers run only for what the run needs; a cached analysis that lacks something (a crop
+//! preset added since, slates turned on) is completed on the next decode.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::crop::{self, CropPlan, CropPreset};
+use crate::faces::{Face, FaceDetector};
+use crate::fingerprint;
+use crate::names::{self, SlatePayload};
+use crate::output;
+
+/// Bump when an analyser changes what it finds: cached analyses of other versions are ignored.
+pub const ANALYSIS_VERSION: u32 = 1;
+/// The cache, inside the output folder (hidden, so discovery never enters it).
+pub const CACHE_FOLDER: &str = ".headshot/analysis";
+
+/// What one photo shows, in upright source pixels; independent of every output setting.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhotoAnalysis {
+    pub upright_size: (u32, u32),
+    /// Faces, largest first; `None` until the detector has looked.
+    pub faces: Option<Vec<Face>>,
+    /// `None` until slates were looked for; then the QR code's text, if one read.
+    pub slate_code: Option<Option<String>>,
+    /// Each crop preset's plan, by [`crop_key`].
+    pub crops: BTreeMap<String, CropPlan>,
+    /// What went wrong in an analyser (the photo goes on without it).
+    pub warnings: Vec<String>,
+}
+
+/// What a run needs from every photo's analysis.
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisNeeds {
+    pub faces: bool,
+    pub slates: bool,
+    /// Crop presets by [`crop_key`].
+    pub crops: Vec<(String, CropPreset)>,
+}
+
+impl AnalysisNeeds {
+    /// Whether completing `analysis` looks at the preview: faces to find, or a crop that judges
+    /// content (a centred crop is pure geometry).
+    pub fn look_at_preview(&self, analysis: &PhotoAnalysis) -> bool {
+        (self.faces && analysis.faces.is_none())
+            || self.crops.iter().any(|(key, preset)| {
+                preset.anchor != crate::crop::Anchor::Center && !analysis.crops.contains_key(key)
+            })
+    }
+}
+
+/// The key a crop preset's plan is kept under: its settings' fingerprint.
+pub fn crop_key(preset: &CropPreset) -> String {
+    fingerprint::hex(fingerprint::of(preset))
+}
+
+impl PhotoAnalysis {
+    /// Whether every analyser `needs` asks for has already run.
+    pub fn satisfies(&self, needs: &AnalysisNeeds) -> bool {
+        (!needs.faces || self.faces.is_some())
+            && (!needs.slates || self.slate_code.is_some())
+            && needs
+                .crops
+                .iter()
+                .all(|(key, _)| self.crops.contains_key(key))
+    }
+
+    /// Faces found, or none when the detector did not look.
+    pub fn faces(&self) -> &[Face] {
+        self.faces.as_deref().unwrap_or(&[])
+    }
+
+    /// The slate code, when the photo is a slate (a code that is not some other kind of QR).
+    pub fn slate(&self) -> Option<&str> {
+        let code = self.slate_code.as_ref()?.as_deref()?;
+        match names::classify_payload(code) {
+            SlatePayload::Slate(_) => Some(code),
+            SlatePayload::Foreign(_) => None,
+        }
+    }
+
+    /// The plan of one crop preset (analysed before use: see [`AnalysisNeeds`]).
+    pub fn crop(&self, key: &str) -> Option<&CropPlan> {
+        self.crops.get(key)
+    }
+}
+
+/// How many times each analyser ran in a run: the proof that caches work.
+#[derive(Debug, Default)]
+pub struct AnalyserRuns {
+    pub faces: AtomicU64,
+    pub slates: AtomicU64,
+    pub crops: AtomicU64,
+}
+
+/// The analysers of a run, shared by every worker; the face models load on first use.
+#[derive(Debug, Default)]
+pub struct Analysers {
+    face_detector: OnceLock<Result<FaceDetector, String>>,
+    pub runs: AnalyserRuns,
+}
+
+impl Analysers {
+    /// Runs what `analysis` still lacks of `needs` on this photo's `working` image (upright,
+    /// any scale) and its `preview` (the small copy faces and content are judged on).
+    pub fn complete(
+        &self,
+        analysis: &mut PhotoAnalysis,
+        needs: &AnalysisNeeds,
+        working: &RgbImage,
+        preview: &RgbImage,
+    ) {
+        if needs.faces && analysis.faces.is_none() {
+            self.runs.faces.fetch_add(1, Ordering::Relaxed);
+            let to_source = analysis.upright_size.0 as f32 / preview.width().max(1) as f32;
+            let faces = self.detect_faces(preview, &mut analysis.warnings);
+            analysis.faces = Some(faces.iter().map(|face| face.scaled(to_source)).collect());
+        }
+        if needs.slates && analysis.slate_code.is_none() {
+            self.runs.slates.fetch_add(1, Ordering::Relaxed);
+            analysis.slate_code = Some(names::read_slate(working));
+        }
+        for (key, preset) in &needs.crops {
+            if analysis.crops.contains_key(key) {
+                continue;
+            }
+            self.runs.crops.fetch_add(1, Ordering::Relaxed);
+            let plan = crop::plan_crop(preset, analysis.upright_size, preview, analysis.faces());
+            analysis.crops.insert(key.clone(), plan);
+        }
+    }
+
+    /// Faces in `preview`'s own pixels, largest first; a detector failure becomes a warning.
+    fn detect_faces(&self, preview: &RgbImage, warnings: &mut Vec<String>) -> Vec<Face> {
+        let detector = self
+            .face_detector
+            .get_or_init(|| FaceDetector::new().map_err(|error| error.to_string()));
+        let outcome = match detector {
+            Ok(detector) => detector.detect(preview).map_err(|error| error.to_string()),
+            Err(message) => Err(message.clone()),
+        };
+        outcome.unwrap_or_else(|message| {
+            warnings.push(format!("face detection failed: {message}"));
+            Vec::new()
+        })
+    }
+}
+
+/// The analysis cache of one output folder: a small JSON file per source content hash.
+#[derive(Debug, Clone)]
+pub struct AnalysisCache {
+    folder: Option<PathBuf>,
+    /// Load nothing (every analyser runs again), store everything: `--force`.
+    refresh: bool,
+}
+
+/// A cached analysis with the version that made it.
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    version: u32,
+    analysis: PhotoAnalysis,
+}
+
+impl AnalysisCache {
+    /// The cache in `output_dir` (created on first store).
+    pub fn in_output(output_dir: &Path) -> Self {
+        Self {
+            folder: Some(output_dir.join(CACHE_FOLDER)),
+            refresh: false,
+        }
+    }
+
+    /// This cache, with every analysis made afresh and stored over the cached one.
+    pub fn refreshing(self) -> Self {
+        Self {
+            refresh: true,
+            ..self
+        }
+    }
+
+    /// No cache: every analysis is made afresh and nothing is written (`inspect`).
+    pub fn none() -> Self {
+        Self {
+            folder: None,
+            refresh: false,
+        }
+    }
+
+    fn path(&self, xxh3: u64) -> Option<PathBuf> {
+        let folder = self.folder.as_ref()?;
+        Some(folder.join(format!("{}.json", fingerprint::hex(xxh3))))
+    }
+
+    /// The cached analysis of the source with this content hash, if one of this version exists.
+    pub fn load(&self, xxh3: u64) -> Option<PhotoAnalysis> {
+        if self.refresh {
+            return None;
+        }
+        let text = fs::read(self.path(xxh3)?).ok()?;
+        let file: CacheFile = serde_json::from_slice(&text).ok()?;
+        (file.version == ANALYSIS_VERSION).then_some(file.analysis)
+    }
+
+    /// Keeps `analysis` for the source with this content hash; a failure only costs a re-run.
+    pub fn store(&self, xxh3: u64, analysis: &PhotoAnalysis) {
+        let Some(path) = self.path(xxh3) else {
+            return;
+        };
+        let file = CacheFile {
+            version: ANALYSIS_VERSION,
+            analysis: analysis.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&file) {
+            if let Some(folder) = path.parent() {
+                let _ = fs::create_dir_all(folder);
+            }
+            let _ = output::write_atomically(&path, &bytes);
+        }
+    }
+
+    /// Removes cached analyses of sources no longer in the shoot (by content hash).
+    pub fn retain(&self, keep: &std::collections::HashSet<u64>) {
+        let Some(folder) = &self.folder else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let hash = name
+                .strip_suffix(".json")
+                .and_then(|stem| u64::from_str_radix(stem, 16).ok());
+            if hash.is_some_and(|hash| !keep.contains(&hash)) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}

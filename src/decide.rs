@@ -1,0 +1,312 @@
+//! The decide pass: one single-threaded pass of pure functions over the whole shoot, in capture
+//! order, after every photo is analysed and rendered: who is in each photo (sheets, or the
+//! slates the analyses read), every output's final name, its metadata, and what needs review.
+//! It reads no file and decodes nothing, so a names change costs only this and the finish pass.
+
+use std::path::{Path, PathBuf};
+
+use crate::analyse::PhotoAnalysis;
+use crate::error::ConfigError;
+use crate::exif_info::CaptureTime as ExifCaptureTime;
+use crate::manifest::FaceRecord;
+use crate::metadata::{self, CropWindow, FaceRegion, OutputMetadata, PixelSize};
+use crate::names::{self, NameSource, PhotoAssignment, PhotoRef, Review, Role};
+use crate::naming::{NameAllocator, NameTemplate, NameValues};
+use crate::plan::{PlannedPhoto, RunOptions};
+use crate::render::{Rendered, StagedOutput};
+
+/// The folder `--sidecars` mirrors the shoot in, inside the output folder.
+pub const SIDECAR_FOLDER: &str = "sidecars";
+/// Files of the run itself, which no output may be named.
+const RESERVED_NAMES: [&str; 3] = ["manifest.json", "manifest.csv", "index.html"];
+
+/// What the decide pass knows of one photo: its discovery facts and what the first pass found.
+#[derive(Debug, Clone, Copy)]
+pub struct PhotoFacts<'a> {
+    pub photo: &'a PlannedPhoto,
+    /// `None` when the photo failed before it was analysed.
+    pub analysis: Option<&'a PhotoAnalysis>,
+    /// `None` for a slate, or a photo that failed.
+    pub rendered: Option<&'a Rendered>,
+}
+
+/// One output under its final name, with the metadata the finish pass writes into it.
+#[derive(Debug, Clone)]
+pub struct FinalOutput {
+    pub staged: StagedOutput,
+    /// Relative to the output folder.
+    pub path: PathBuf,
+    pub metadata: OutputMetadata,
+}
+
+/// Everything decided for one photo.
+#[derive(Debug, Clone)]
+pub struct PhotoPlan {
+    pub assignment: PhotoAssignment,
+    pub caption: Option<String>,
+    pub keywords: Vec<String>,
+    pub outputs: Vec<FinalOutput>,
+    /// `--sidecars`: where the original's `.xmp` goes and what it says.
+    pub sidecar: Option<(PathBuf, OutputMetadata)>,
+}
+
+/// The decisions for the whole shoot, photo for photo in capture order.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub plans: Vec<PhotoPlan>,
+    /// Naming problems to look at; `None` when the run has no names.
+    pub review: Option<Review>,
+}
+
+/// Decides names, output paths and metadata for every photo.
+pub fn decide(facts: &[PhotoFacts<'_>], options: &RunOptions) -> Result<Decision, ConfigError> {
+    let (assignments, review) = assign_names(facts, options)?;
+    let mut names = NameAllocator::default();
+    for reserved in RESERVED_NAMES {
+        names.reserve(reserved);
+    }
+    let mut sidecar_names = NameAllocator::default();
+    let seq_width = facts.len().to_string().len().max(3);
+    let plans = facts
+        .iter()
+        .zip(assignments)
+        .enumerate()
+        .map(|(position, (fact, assignment))| {
+            let person = assignment.person.as_ref();
+            let event = options.shoot.event.as_deref();
+            let mut plan = PhotoPlan {
+                caption: options
+                    .naming
+                    .caption
+                    .as_ref()
+                    .and_then(|caption| caption.render(person, event)),
+                keywords: names::keywords(person, event),
+                outputs: Vec::new(),
+                sidecar: None,
+                assignment,
+            };
+            if plan.assignment.role == Role::Slate {
+                return plan;
+            }
+            let paths = output_paths(fact, &plan.assignment, position, seq_width, options);
+            if let Some(rendered) = fact.rendered {
+                plan.outputs = rendered
+                    .outputs
+                    .iter()
+                    .zip(paths)
+                    .map(|(staged, wanted)| FinalOutput {
+                        metadata: output_metadata(fact, &plan, options, staged),
+                        path: names.allocate(wanted),
+                        staged: staged.clone(),
+                    })
+                    .collect();
+            }
+            if options.naming.sidecars {
+                let wanted = Path::new(SIDECAR_FOLDER)
+                    .join(&fact.photo.input.relative)
+                    .with_extension("xmp");
+                let upright = fact.analysis.map(|analysis| analysis.upright_size);
+                if let Some(upright) = upright {
+                    let window = CropWindow::whole(upright);
+                    let size = PixelSize {
+                        width: upright.0,
+                        height: upright.1,
+                    };
+                    let metadata = photo_metadata(fact, &plan, options, &window, size);
+                    plan.sidecar = Some((sidecar_names.allocate(wanted), metadata));
+                }
+            }
+            plan
+        })
+        .collect();
+    Ok(Decision { plans, review })
+}
+
+/// A names sheet checked against the shoot before any photo is decoded: a row that names no
+/// photo or several stops the run with its line (slates can only be read after decoding).
+pub fn check_sheet(photos: &[PlannedPhoto], options: &RunOptions) -> Result<(), ConfigError> {
+    let Some(names::NamesFrom::Sheet(sheet)) = &options.naming.source else {
+        return Ok(());
+    };
+    let refs: Vec<PhotoRef<'_>> = photos
+        .iter()
+        .map(|photo| PhotoRef {
+            path: &photo.input.path,
+            relative: &photo.input.relative,
+            capture_time: photo.exif.capture_time.as_ref(),
+        })
+        .collect();
+    names::assign(&NameSource::Sheet(sheet), &refs, &options.naming.assign)
+        .map(|_| ())
+        .map_err(|error| ConfigError::Usage(error.to_string()))
+}
+
+/// Who is in each photo, from the sheet or from the slates the analyses read.
+fn assign_names(
+    facts: &[PhotoFacts<'_>],
+    options: &RunOptions,
+) -> Result<(Vec<PhotoAssignment>, Option<Review>), ConfigError> {
+    let Some(source) = &options.naming.source else {
+        return Ok((vec![PhotoAssignment::default(); facts.len()], None));
+    };
+    let refs: Vec<PhotoRef<'_>> = facts
+        .iter()
+        .map(|fact| PhotoRef {
+            path: &fact.photo.input.path,
+            relative: &fact.photo.input.relative,
+            capture_time: fact.photo.exif.capture_time.as_ref(),
+        })
+        .collect();
+    let assignments = match source {
+        names::NamesFrom::Sheet(sheet) => {
+            names::assign(&NameSource::Sheet(sheet), &refs, &options.naming.assign)
+        }
+        names::NamesFrom::Slates { roster } => {
+            let payloads: Vec<Option<String>> = facts
+                .iter()
+                .map(|fact| fact.analysis.and_then(|a| a.slate_code.clone().flatten()))
+                .collect();
+            let source = NameSource::Slates {
+                payloads: &payloads,
+                roster: roster.as_ref(),
+            };
+            names::assign(&source, &refs, &options.naming.assign)
+        }
+    }
+    .map_err(|error| ConfigError::Usage(error.to_string()))?;
+    Ok((assignments.photos, Some(assignments.review)))
+}
+
+/// The wanted path of each derivative (before collisions are resolved), in export order.
+fn output_paths(
+    fact: &PhotoFacts<'_>,
+    assignment: &PhotoAssignment,
+    position: usize,
+    seq_width: usize,
+    options: &RunOptions,
+) -> Vec<PathBuf> {
+    let photo = fact.photo;
+    let person = assignment.person.as_ref();
+    let columns = options
+        .naming
+        .source
+        .as_ref()
+        .map(names::NamesFrom::columns)
+        .unwrap_or_default();
+    let folder = options
+        .naming
+        .by_person
+        .then(|| names::person_folder(person));
+    let stem = photo
+        .input
+        .path
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "photo".to_string());
+    let capture = photo.exif.capture_time.as_ref();
+    let date = capture.map(|time| time.date().to_string());
+    let time = capture.map(ExifCaptureTime::time_for_filename);
+    let derivatives = &options.export.derivatives;
+    derivatives
+        .iter()
+        .map(|derivative| {
+            let values = NameValues {
+                stem: &stem,
+                derivative: &derivative.name,
+                seq: position + 1,
+                seq_width,
+                date: date.as_deref(),
+                time: time.as_deref(),
+                event: options.shoot.event.as_deref(),
+                name: person.map(|person| person.name.as_str()),
+                person_seq: assignment.person_seq,
+                columns: person.map(|person| person.extra.as_slice()).unwrap_or(&[]),
+                ext: derivative.format.extension(),
+            };
+            let own = derivative
+                .template
+                .as_deref()
+                .and_then(|text| NameTemplate::parse_with_columns(text, &columns).ok());
+            let template = own.as_ref().unwrap_or(&options.template);
+            let mut path = template.render(&values);
+            if !template.uses("derivative")
+                && derivatives.len() > 1
+                && derivative.template.is_none()
+            {
+                // Without {derivative}, every derivative of a photo would claim one name.
+                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+                path = path.with_file_name(format!(
+                    "{}_{}.{}",
+                    stem.unwrap_or_default(),
+                    derivative.name,
+                    ext.unwrap_or_default()
+                ));
+            }
+            match &folder {
+                Some(folder) => Path::new(folder).join(path),
+                None => path,
+            }
+        })
+        .collect()
+}
+
+/// The metadata of one staged derivative under its decided name and person.
+fn output_metadata(
+    fact: &PhotoFacts<'_>,
+    plan: &PhotoPlan,
+    options: &RunOptions,
+    staged: &StagedOutput,
+) -> OutputMetadata {
+    let size = PixelSize {
+        width: staged.width,
+        height: staged.height,
+    };
+    photo_metadata(fact, plan, options, &staged.window.into(), size)
+}
+
+/// What this run writes into a file showing `window` of the photo at `size` pixels: the person's
+/// name, caption and keywords, the shoot's credit, and the faces as regions in its frame.
+fn photo_metadata(
+    fact: &PhotoFacts<'_>,
+    plan: &PhotoPlan,
+    options: &RunOptions,
+    window: &CropWindow,
+    size: PixelSize,
+) -> OutputMetadata {
+    let shoot = &options.shoot;
+    let name = plan.assignment.person.as_ref().map(|p| p.name.clone());
+    let mut metadata = OutputMetadata::new(size.width, size.height);
+    metadata.event = shoot.event.clone();
+    metadata.creator = shoot.credit.clone();
+    metadata.rights = shoot.copyright.clone();
+    metadata.title = name.clone();
+    metadata.persons_in_image.extend(name.clone());
+    metadata.caption = plan.caption.clone();
+    metadata.keywords = plan.keywords.clone();
+    let faces = fact.analysis.map(PhotoAnalysis::faces).unwrap_or(&[]);
+    // A headshot's person is its largest face; other faces get unnamed regions.
+    let subject = faces
+        .iter()
+        .enumerate()
+        .max_by(|(_, a), (_, b)| a.area().total_cmp(&b.area()))
+        .map(|(index, _)| index);
+    metadata.face_regions = faces
+        .iter()
+        .enumerate()
+        .filter_map(|(index, face)| {
+            let region_name = name.clone().filter(|_| Some(index) == subject);
+            let face_box = FaceRecord::from_face(face).bbox;
+            FaceRegion::from_source_box(region_name, face_box, window, size)
+        })
+        .collect();
+    metadata.capture_time = fact.photo.exif.capture_time.as_ref().and_then(|time| {
+        let exif_form = format!(
+            "{} {}",
+            time.local[..10].replace('-', ":"),
+            &time.local[11..]
+        );
+        metadata::CaptureTime::new(&exif_form, time.subsec.as_deref(), time.offset.as_deref()).ok()
+    });
+    metadata
+}
