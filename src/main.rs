@@ -297,6 +297,8 @@ fn add_run_view(
     let mut flags = RunFlags::new(vec![shoot.clone()], shoot.join(".headshot-inspect"));
     flags.preset_folders = request.preset_folders.clone();
     flags.names = request.names.to_flags();
+    // The first --crop is the run's crop, so the decode and analysis match `run --crop` exactly.
+    flags.crop = request.crops.first().cloned();
     let options = RunOptions::resolve(&flags)?;
     if !wants_faces && !names_wanted && options.naming.source.is_none() {
         return Ok(());
