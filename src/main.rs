@@ -48,7 +48,7 @@ enum Command {
     },
     /// Show what headshot sees in photos: size, orientation, capture time, camera, exposure,
     /// and with --names or --slates who the photo is assigned to and why.
-    #[command(after_help = "Example: headshot inspect --faces why.png sample-images/IMG_0102.jpg")]
+    #[command(after_help = "Example: headshot inspect --faces why.png sample-images/IMG_0103.jpg")]
     Inspect {
         /// Image files to inspect.
         #[arg(required = true)]
