@@ -73,7 +73,7 @@ work=$repo/bench/work
 pool=$work/pool            # every generated input, bench_001.jpg ...
 gen=$work/gen              # base image, grain field, parameters stamp
 headshot=${headshot_override:-$repo/target/release/headshot}
-base_image=$repo/sample-images/coffee.png
+base_image=$repo/tests/data/samples/coffee.png
 
 for tool in vips vipsthumbnail vipsheader xargs; do
   command -v "$tool" >/dev/null || die "needs '$tool' (Debian: apt-get install libvips-tools findutils)"

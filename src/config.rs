@@ -83,7 +83,7 @@ impl RunFlags {
 pub fn find_shoot_file(
     config: Option<&Path>,
     inputs: &[PathBuf],
-) -> Result<(ShootFile, PathBuf), ConfigError> {
+) -> Result<(ShootFile, PathBuf, Option<PathBuf>), ConfigError> {
     let path = match config {
         Some(path) => Some(path.to_path_buf()),
         None => inputs
@@ -95,9 +95,9 @@ pub fn find_shoot_file(
     match path {
         Some(path) => {
             let folder = path.parent().map(PathBuf::from).unwrap_or_default();
-            Ok((ShootFile::load(&path)?, folder))
+            Ok((ShootFile::load(&path)?, folder, Some(path)))
         }
-        None => Ok((ShootFile::default(), PathBuf::new())),
+        None => Ok((ShootFile::default(), PathBuf::new(), None)),
     }
 }
 
@@ -126,7 +126,8 @@ impl RunOptions {
         if flags.jobs == Some(0) {
             return Err(ConfigError::Usage("--jobs must be at least 1".to_string()));
         }
-        let (shoot, shoot_folder) = find_shoot_file(flags.config.as_deref(), &flags.inputs)?;
+        let (shoot, shoot_folder, shoot_file) =
+            find_shoot_file(flags.config.as_deref(), &flags.inputs)?;
         let registry = Registry::new(flags.preset_folders.clone());
         // A flag names a preset relative to the current folder; the shoot file, relative to itself.
         let choose = |flag: &Option<String>, from_file: &Option<String>, default: &str| match (
@@ -196,6 +197,7 @@ impl RunOptions {
                 RerunPolicy::SkipCurrent
             },
             naming,
+            shoot_file,
         })
     }
 }

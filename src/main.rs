@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use headshot::config::{NamesFlags, RunFlags};
@@ -15,11 +15,12 @@ use headshot::pipeline::{Job, Progress, RunReport};
 use headshot::plan::RunOptions;
 use headshot::presets::{PresetKind, Registry};
 use headshot::{decode, face_overlay, inspect, pipeline};
+use std::sync::OnceLock;
 
 #[derive(Parser)]
 #[command(
     name = "headshot",
-    version,
+    version = version_text(),
     about = "Turn a conference headshot shoot into a named, gallery-ready set of photos"
 )]
 struct Cli {
@@ -30,8 +31,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Process a shoot: every photo once, every derivative from that one decode.
+    #[command(
+        after_help = "Example: headshot run sample-images --out gallery   (uses sample-images/headshot.toml)"
+    )]
     Run(Box<RunArgs>),
     /// List presets or show one resolved (after `extends`).
+    #[command(after_help = "Example: headshot presets show headshot-4x5")]
     Presets {
         #[command(subcommand)]
         action: PresetsAction,
@@ -41,6 +46,7 @@ enum Command {
     },
     /// Show what headshot sees in photos: size, orientation, capture time, camera, exposure,
     /// and with --names or --slates who the photo is assigned to and why.
+    #[command(after_help = "Example: headshot inspect --faces why.png sample-images/IMG_0103.jpg")]
     Inspect {
         /// Image files to inspect.
         #[arg(required = true)]
@@ -68,6 +74,9 @@ enum Command {
         no_faces: bool,
     },
     /// Print QR slate cards: one PNG per attendee of a roster, and a page with all of them.
+    #[command(
+        after_help = "Example: headshot slates --roster sample-images/roster.csv --out cards"
+    )]
     Slates {
         /// Roster CSV/TSV with `id` and `name` columns.
         #[arg(long)]
@@ -76,6 +85,18 @@ enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
+    /// Print a shell completion script to stdout (see the README for where it goes).
+    #[command(
+        after_help = "Example: headshot completions bash > ~/.local/share/bash-completion/completions/headshot"
+    )]
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    #[command(after_help = "Example: headshot man > ~/.local/share/man/man1/headshot.1")]
+    Man,
 }
 
 /// Who is in which photo (for `run` and `inspect`).
@@ -101,8 +122,10 @@ struct NamesArgs {
 #[derive(Subcommand)]
 enum PresetsAction {
     /// Built-in and user presets, one line each.
+    #[command(after_help = "Example: headshot presets list --presets my-presets")]
     List,
     /// The resolved TOML of one preset.
+    #[command(after_help = "Example: headshot presets show warm --kind tone")]
     Show {
         name: String,
         /// crop, tone or export, when the name is ambiguous.
@@ -244,6 +267,41 @@ fn main() -> ExitCode {
             inspect_command(&files, &request, json)
         }
         Command::Slates { roster, out } => slates_command(&roster, &out),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "headshot",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Man => man_command(),
+    }
+}
+
+/// `0.1.0 (libjpeg SIMD: yes)`: the version, and whether this build decodes JPEGs with SIMD.
+fn version_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            decode::jpeg_simd_summary()
+        )
+    })
+}
+
+/// The man page, generated from the same clap definitions as `--help`.
+fn man_command() -> ExitCode {
+    // The plain version: the page's header is no place for the build note.
+    let command = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("headshot: cannot write the man page: {error}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -557,6 +615,9 @@ fn print_summary(report: &RunReport, job: &Job) {
     if let Some(review) = &report.manifest.review {
         print_review(review);
     }
+    if let Some(hint) = decode::jpeg_simd_hint() {
+        println!("{hint}");
+    }
     if !report.failures.is_empty() {
         println!("failed:");
         for failure in &report.failures {
@@ -653,6 +714,29 @@ fn print_review(review: &Review) {
 #[cfg(test)]
 mod tests {
     use super::two_significant_digits;
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every subcommand, nested ones too, ends its `--help` with a one-line example.
+    #[test]
+    fn every_subcommand_has_an_example() {
+        fn check(command: &clap::Command, path: &str) {
+            for sub in command.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                let example = sub.get_after_help().map(|help| help.to_string());
+                assert!(
+                    example
+                        .as_deref()
+                        .is_some_and(|text| text.starts_with("Example: headshot ")),
+                    "{path}: no example in after_help"
+                );
+                check(sub, &path);
+            }
+        }
+        let cli = Cli::command();
+        assert!(cli.get_subcommands().count() >= 6);
+        check(&cli, "headshot");
+    }
 
     #[test]
     fn rates_keep_two_significant_digits() {

@@ -143,8 +143,12 @@ impl Job {
     /// Discovers inputs, reads their EXIF and orders them; nothing is decoded.
     pub fn plan(options: RunOptions) -> Result<Job, ConfigError> {
         plan::check_output_folder(&options.inputs, &options.output_dir)?;
-        let (photos, ignored) =
+        let (photos, mut ignored) =
             plan::discover_in_capture_order(&options.inputs, &options.output_dir)?;
+        let settings_files = options.settings_files();
+        ignored.retain(|(path, _)| {
+            fs::canonicalize(path).map_or(true, |path| !settings_files.contains(&path))
+        });
         decide::check_sheet(&photos, &options)?;
         let tone_fingerprint = options.tone.fingerprint();
         Ok(Job {

@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub rerun: RerunPolicy,
     /// Who is in which photo (sheet or slates), captions, `--by-person`, `--sidecars`.
     pub naming: NamingConfig,
+    /// The shoot file this run read, if any (it is no photo, and not worth reporting as ignored).
+    pub shoot_file: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -64,6 +66,22 @@ impl RunOptions {
                 .crop_presets()
                 .iter()
                 .any(|(_, crop)| crop.uses_faces())
+    }
+
+    /// Files the run reads as settings (shoot file, names sheet, roster): not ignored photos.
+    pub fn settings_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = self.shoot_file.iter().cloned().collect();
+        match &self.naming.source {
+            Some(crate::names::NamesFrom::Sheet(sheet)) => files.push(sheet.path.clone()),
+            Some(crate::names::NamesFrom::Slates {
+                roster: Some(roster),
+            }) => files.push(roster.path.clone()),
+            _ => {}
+        }
+        files
+            .iter()
+            .filter_map(|file| fs::canonicalize(file).ok())
+            .collect()
     }
 
     /// Whether QR slates name the shoot, so every photo is read for a code.

@@ -8,7 +8,7 @@ use std::path::Path;
 use common::*;
 
 fn sample_images() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/sample-images"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/samples"))
 }
 
 /// Every built-in crop and tone preset parses and runs on every sample image.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Rebuild the photos in sample-images/ from their sources.
+"""Rebuild the test photos in tests/data/samples/ from their sources.
 
 Two kinds of image live here: public-domain / CC0 photos taken from the
 scikit-image 0.26.0 wheel (fetched with `pip download`), and test cards this
@@ -7,8 +7,8 @@ script draws itself. Provenance and licences are in README.md beside this file.
 
 Usage:
     python3 -m pip install pillow          # 13.0.0 made the committed files
-    python3 sample-images/make_samples.py  # fetches the wheel with pip
-    python3 sample-images/make_samples.py --skimage-wheel PATH/scikit_image-0.26.0-*.whl
+    python3 tests/data/samples/make_samples.py  # fetches the wheel with pip
+    python3 tests/data/samples/make_samples.py --skimage-wheel PATH/scikit_image-0.26.0-*.whl
 
 Output is deterministic for a given Pillow version (no timestamps or random
 numbers); another Pillow/libjpeg version may change bytes, not content.
