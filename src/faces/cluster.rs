@@ -63,10 +63,9 @@ fn average_linkage_merges(count: usize, mut distances: Vec<f32>) -> Vec<Merge> {
         // Ties go to the previous link, which guarantees the chain ends.
         let mut nearest = previous.map(|p| (p, row[p]));
         for (other, &distance) in row.iter().enumerate() {
-            if other != current && active[other] {
-                if nearest.is_none_or(|(_, best)| distance < best) {
-                    nearest = Some((other, distance));
-                }
+            let closer = nearest.is_none_or(|(_, best)| distance < best);
+            if other != current && active[other] && closer {
+                nearest = Some((other, distance));
             }
         }
         let Some((nearest, distance)) = nearest else {
