@@ -13,7 +13,8 @@ use std::path::Path;
 use headshot::discover::ImageFormat;
 use headshot::faces::cluster::cluster;
 use headshot::faces::descriptor::{FaceDescriber, FaceDescriptor, SAME_PERSON_MAX_DISTANCE};
-use headshot::faces::FaceDetector;
+use headshot::faces::{Face, FaceDetector};
+use image::imageops::FilterType;
 use image::RgbImage;
 
 /// Long side of the copy the detector sees, as in the pipeline.
@@ -41,22 +42,22 @@ fn load_upright(path: &Path) -> RgbImage {
     headshot::orient::to_upright(decoded.image, orientation)
 }
 
-/// The descriptor of the photo's largest face.
-fn describe(detector: &FaceDetector, describer: &FaceDescriber, path: &Path) -> FaceDescriptor {
-    let upright = load_upright(path);
+/// The photo's largest face, detected on a small copy, in `upright`'s pixels.
+fn largest_face(detector: &FaceDetector, upright: &RgbImage, path: &Path) -> Face {
     let (width, height) =
         headshot::resize::fit_long_edge(upright.width(), upright.height(), PREVIEW_LONG_SIDE);
-    let preview = image::imageops::resize(
-        &upright,
-        width,
-        height,
-        image::imageops::FilterType::Triangle,
-    );
+    let preview = image::imageops::resize(upright, width, height, FilterType::Triangle);
     let faces = detector.detect(&preview).expect("detection runs");
     let largest = faces
         .first()
         .unwrap_or_else(|| panic!("{}: no face found", path.display()));
-    let face = largest.scaled(upright.width() as f32 / preview.width() as f32);
+    largest.scaled(upright.width() as f32 / preview.width() as f32)
+}
+
+/// The descriptor of the photo's largest face.
+fn describe(detector: &FaceDetector, describer: &FaceDescriber, path: &Path) -> FaceDescriptor {
+    let upright = load_upright(path);
+    let face = largest_face(detector, &upright, path);
     describer
         .describe(&upright, &face)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -158,6 +159,77 @@ fn threshold_separates_people_and_clusters_group_them() {
             person_groups.len(),
             1,
             "{person} is split over groups {person_groups:?}"
+        );
+    }
+}
+
+/// How small a face can be and still be told apart: every photo shrunk so that its
+/// face's eyes are N pixels apart, then the same pair statistics. Prints a table;
+/// run with `cargo test --test identity -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement, prints a table"]
+fn separation_by_face_size() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let folder = corpus.join("identity");
+    let people: BTreeMap<String, String> = read_csv(&folder.join("identities.csv"))
+        .into_iter()
+        .map(|row| (row[0].clone(), row[1].clone()))
+        .collect();
+    let detector = FaceDetector::new().expect("detector loads");
+    let describer = FaceDescriber::new().expect("describer loads");
+    let photos: Vec<(RgbImage, Face)> = people
+        .keys()
+        .map(|file| {
+            let path = folder.join(file);
+            let upright = load_upright(&path);
+            let face = largest_face(&detector, &upright, &path);
+            (upright, face)
+        })
+        .collect();
+    let pairs = read_csv(&folder.join("pairs.csv"));
+    let index: BTreeMap<&String, usize> = people.keys().enumerate().map(|(i, f)| (f, i)).collect();
+    for eye_distance in [12.0f32, 16.0, 20.0, 24.0, 32.0, 48.0, 0.0] {
+        let descriptors: Vec<FaceDescriptor> = photos
+            .iter()
+            .map(|(upright, face)| {
+                let [[left_x, left_y], [right_x, right_y]] = face.eyes;
+                let actual = ((right_x - left_x).powi(2) + (right_y - left_y).powi(2)).sqrt();
+                let factor = if eye_distance > 0.0 {
+                    eye_distance / actual
+                } else {
+                    1.0
+                };
+                if factor >= 1.0 {
+                    return describer.describe(upright, face).expect("describes");
+                }
+                let width = ((upright.width() as f32 * factor).round() as u32).max(1);
+                let height = ((upright.height() as f32 * factor).round() as u32).max(1);
+                let small = image::imageops::resize(upright, width, height, FilterType::Triangle);
+                let scaled = face.scaled(width as f32 / upright.width() as f32);
+                describer.describe(&small, &scaled).expect("describes")
+            })
+            .collect();
+        let (mut same_max, mut different_min) = (0.0f32, f32::INFINITY);
+        let (mut same_missed, mut different_matched) = (0, 0);
+        for row in &pairs {
+            let distance = descriptors[index[&row[0]]].distance(&descriptors[index[&row[1]]]);
+            if row[2] == "yes" {
+                same_max = same_max.max(distance);
+                same_missed += usize::from(distance > SAME_PERSON_MAX_DISTANCE);
+            } else {
+                different_min = different_min.min(distance);
+                different_matched += usize::from(distance <= SAME_PERSON_MAX_DISTANCE);
+            }
+        }
+        let label = if eye_distance > 0.0 {
+            format!("{eye_distance} px")
+        } else {
+            "full size".to_owned()
+        };
+        eprintln!(
+            "eyes {label:>9}: same max {same_max:.3}, {same_missed}/72 missed; different min {different_min:.3}, {different_matched}/393 matched"
         );
     }
 }

@@ -116,7 +116,7 @@ pub fn face_chip(upright: &RgbImage, face: &Face) -> Result<RgbImage, FaceError>
     if transform.scale() <= MAX_DIRECT_SCALE {
         return Ok(warp(upright, &transform));
     }
-    match shrunk_region(upright, &transform) {
+    match shrunk_region(upright, &transform).map_err(|message| unalignable(&message))? {
         Some((region, region_transform)) => Ok(warp(&region, &region_transform)),
         None => Ok(RgbImage::new(CHIP_SIDE, CHIP_SIDE)),
     }
@@ -124,7 +124,10 @@ pub fn face_chip(upright: &RgbImage, face: &Face) -> Result<RgbImage, FaceError>
 
 /// The part of `upright` the chip covers, shrunk to about one pixel per chip pixel,
 /// with the transform into it; `None` when the chip lies wholly outside the photo.
-fn shrunk_region(upright: &RgbImage, transform: &ChipMap) -> Option<(RgbImage, ChipMap)> {
+fn shrunk_region(
+    upright: &RgbImage,
+    transform: &ChipMap,
+) -> Result<Option<(RgbImage, ChipMap)>, String> {
     let side = CHIP_SIDE as f32;
     let corners = [[0.0, 0.0], [side, 0.0], [0.0, side], [side, side]].map(|p| transform.apply(p));
     let bound = |axis: usize, limit: u32, pick: fn(f32, f32) -> f32, start: f32| {
@@ -137,7 +140,7 @@ fn shrunk_region(upright: &RgbImage, transform: &ChipMap) -> Option<(RgbImage, C
     let bottom = bound(1, upright.height(), f32::max, f32::NEG_INFINITY).ceil();
     let (width, height) = (right - left, bottom - top);
     if width < 1.0 || height < 1.0 {
-        return None;
+        return Ok(None);
     }
     let scale = transform.scale();
     let target_width = ((width / scale).round() as u32).max(1);
@@ -148,15 +151,18 @@ fn shrunk_region(upright: &RgbImage, transform: &ChipMap) -> Option<(RgbImage, C
         upright.as_raw(),
         PixelType::U8x3,
     )
-    .ok()?;
+    .map_err(|e| format!("wrapping the photo for resizing: {e}"))?;
     let mut region = images::Image::new(target_width, target_height, PixelType::U8x3);
     let options = ResizeOptions::new()
         .crop(left as f64, top as f64, width as f64, height as f64)
         .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    Resizer::new().resize(&source, &mut region, &options).ok()?;
-    let region = RgbImage::from_raw(target_width, target_height, region.into_vec())?;
+    Resizer::new()
+        .resize(&source, &mut region, &options)
+        .map_err(|e| format!("shrinking the face region to {target_width}x{target_height}: {e}"))?;
+    let region = RgbImage::from_raw(target_width, target_height, region.into_vec())
+        .ok_or("the shrunk face region has the wrong size")?;
     let factor = [width / target_width as f32, height / target_height as f32];
-    Some((region, transform.into_region([left, top], factor)))
+    Ok(Some((region, transform.into_region([left, top], factor))))
 }
 
 /// Samples every chip pixel centre from `source` bilinearly; outside is black.
