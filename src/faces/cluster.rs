@@ -4,7 +4,7 @@
 //! their members is within the threshold, so one odd photo neither splits a
 //! person in two nor chains two people together the way single linkage would.
 //! The merges are found with the nearest-neighbour chain algorithm in O(n²)
-//! time and memory, which stays well under a second for a few thousand faces.
+//! time and memory (a 2,000-face shoot: a 16 MB distance matrix).
 
 use super::descriptor::FaceDescriptor;
 
