@@ -6,6 +6,8 @@
 //! [`FaceDetector::detect`] once per photo and map the faces to source pixels
 //! with [`Face::scaled`].
 
+pub mod cluster;
+pub mod descriptor;
 mod geometry;
 mod model;
 
@@ -79,6 +81,9 @@ pub enum FaceError {
         model: &'static str,
         message: String,
     },
+    /// A face's eyes cannot place the aligned chip its descriptor needs.
+    #[error("cannot align the face at {bbox:?} for its descriptor: {message}")]
+    Unalignable { bbox: [f32; 4], message: String },
     /// The detector panicked; caught so one photo cannot take a batch down.
     #[error("the {model} face model panicked on a {width}x{height} image: {message}")]
     Panicked {
