@@ -15,6 +15,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::crop::{self, CropPlan, CropPreset};
+use crate::faces::descriptor::{FaceDescriber, FaceDescriptor};
 use crate::faces::{Face, FaceDetector};
 use crate::fingerprint;
 use crate::names::{self, SlatePayload};
@@ -22,6 +23,9 @@ use crate::output;
 
 /// Bump when an analyser changes what it finds: cached analyses of other versions are ignored.
 pub const ANALYSIS_VERSION: u32 = 1;
+/// Faces whose eyes are closer than this (working pixels) get no descriptor: below about 16 px
+/// the descriptor stops separating people (tests/identity.rs measures it).
+const MIN_EYE_DISTANCE: f32 = 20.0;
 /// The cache, inside the output folder (hidden, so discovery never enters it).
 pub const CACHE_FOLDER: &str = ".headshot/analysis";
 
@@ -33,6 +37,10 @@ pub struct PhotoAnalysis {
     pub faces: Option<Vec<Face>>,
     /// `None` until slates were looked for; then the QR code's text, if one read.
     pub slate_code: Option<Option<String>>,
+    /// Face descriptors (biometric data: they stay in this cache), one per face in `faces`
+    /// order, `None` for a face too small to describe; `None` until described.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptors: Option<Vec<Option<FaceDescriptor>>>,
     /// Each crop preset's plan, by [`crop_key`].
     pub crops: BTreeMap<String, CropPlan>,
     /// What went wrong in an analyser (the photo goes on without it).
@@ -43,6 +51,8 @@ pub struct PhotoAnalysis {
 #[derive(Debug, Clone, Default)]
 pub struct AnalysisNeeds {
     pub faces: bool,
+    /// A descriptor of every face large enough (implies `faces`).
+    pub identity: bool,
     pub slates: bool,
     /// Crop presets by [`crop_key`].
     pub crops: Vec<(String, CropPreset)>,
@@ -68,6 +78,7 @@ impl PhotoAnalysis {
     /// Whether every analyser `needs` asks for has already run.
     pub fn satisfies(&self, needs: &AnalysisNeeds) -> bool {
         (!needs.faces || self.faces.is_some())
+            && (!needs.identity || self.descriptors.is_some())
             && (!needs.slates || self.slate_code.is_some())
             && needs
                 .crops
@@ -89,6 +100,24 @@ impl PhotoAnalysis {
         }
     }
 
+    /// The largest face and its descriptor, when it was large enough to describe.
+    pub fn main_descriptor(&self) -> Option<&FaceDescriptor> {
+        let faces = self.faces.as_ref()?;
+        let (index, _) = faces
+            .iter()
+            .enumerate()
+            .max_by(|(_, a), (_, b)| a.area().total_cmp(&b.area()))?;
+        self.descriptors.as_ref()?.get(index)?.as_ref()
+    }
+
+    /// The same analysis without biometric data (`--no-biometrics`).
+    pub fn without_descriptors(&self) -> PhotoAnalysis {
+        PhotoAnalysis {
+            descriptors: None,
+            ..self.clone()
+        }
+    }
+
     /// The plan of one crop preset (analysed before use: see [`AnalysisNeeds`]).
     pub fn crop(&self, key: &str) -> Option<&CropPlan> {
         self.crops.get(key)
@@ -99,6 +128,7 @@ impl PhotoAnalysis {
 #[derive(Debug, Default)]
 pub struct AnalyserRuns {
     pub faces: AtomicU64,
+    pub descriptors: AtomicU64,
     pub slates: AtomicU64,
     pub crops: AtomicU64,
 }
@@ -107,6 +137,7 @@ pub struct AnalyserRuns {
 #[derive(Debug, Default)]
 pub struct Analysers {
     face_detector: OnceLock<Result<FaceDetector, String>>,
+    face_describer: OnceLock<Result<FaceDescriber, String>>,
     pub runs: AnalyserRuns,
 }
 
@@ -126,6 +157,11 @@ impl Analysers {
             let faces = self.detect_faces(preview, &mut analysis.warnings);
             analysis.faces = Some(faces.iter().map(|face| face.scaled(to_source)).collect());
         }
+        if needs.identity && analysis.descriptors.is_none() {
+            self.runs.descriptors.fetch_add(1, Ordering::Relaxed);
+            let descriptors = self.describe_faces(analysis, working);
+            analysis.descriptors = Some(descriptors);
+        }
         if needs.slates && analysis.slate_code.is_none() {
             self.runs.slates.fetch_add(1, Ordering::Relaxed);
             analysis.slate_code = Some(names::read_slate(working));
@@ -138,6 +174,44 @@ impl Analysers {
             let plan = crop::plan_crop(preset, analysis.upright_size, preview, analysis.faces());
             analysis.crops.insert(key.clone(), plan);
         }
+    }
+
+    /// A descriptor per face of `analysis` (upright source pixels) from the `working` image;
+    /// `None` for a face whose eyes are too close together in it to describe reliably.
+    fn describe_faces(
+        &self,
+        analysis: &mut PhotoAnalysis,
+        working: &RgbImage,
+    ) -> Vec<Option<FaceDescriptor>> {
+        let faces = analysis.faces.clone().unwrap_or_default();
+        if faces.is_empty() {
+            return Vec::new();
+        }
+        let describer = self
+            .face_describer
+            .get_or_init(|| FaceDescriber::new().map_err(|error| error.to_string()));
+        let describer = match describer {
+            Ok(describer) => describer,
+            Err(message) => {
+                analysis
+                    .warnings
+                    .push(format!("face descriptors failed: {message}"));
+                return vec![None; faces.len()];
+            }
+        };
+        let to_working = working.width() as f32 / analysis.upright_size.0.max(1) as f32;
+        faces
+            .iter()
+            .map(|face| {
+                let face = face.scaled(to_working);
+                let [[left_x, left_y], [right_x, right_y]] = face.eyes;
+                let eye_distance = (right_x - left_x).hypot(right_y - left_y);
+                if eye_distance < MIN_EYE_DISTANCE {
+                    return None;
+                }
+                describer.describe(working, &face).ok()
+            })
+            .collect()
     }
 
     /// Faces in `preview`'s own pixels, largest first; a detector failure becomes a warning.
@@ -162,6 +236,8 @@ pub struct AnalysisCache {
     folder: Option<PathBuf>,
     /// Load nothing (every analyser runs again), store everything: `--force`.
     refresh: bool,
+    /// Never load or keep face descriptors (`--no-biometrics`).
+    no_biometrics: bool,
 }
 
 /// A cached analysis with the version that made it.
@@ -177,6 +253,7 @@ impl AnalysisCache {
         Self {
             folder: Some(output_dir.join(CACHE_FOLDER)),
             refresh: false,
+            no_biometrics: false,
         }
     }
 
@@ -193,6 +270,51 @@ impl AnalysisCache {
         Self {
             folder: None,
             refresh: false,
+            no_biometrics: false,
+        }
+    }
+
+    /// This cache, keeping no face descriptor.
+    pub fn without_biometrics(self) -> Self {
+        Self {
+            no_biometrics: true,
+            ..self
+        }
+    }
+
+    /// Rewrites every cached analysis that holds face descriptors without them.
+    pub fn remove_biometrics(&self) {
+        let Some(folder) = &self.folder else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(bytes) = fs::read(entry.path()) else {
+                continue;
+            };
+            match serde_json::from_slice::<CacheFile>(&bytes) {
+                Ok(file) if file.analysis.descriptors.is_some() => {
+                    let stripped = CacheFile {
+                        version: file.version,
+                        analysis: file.analysis.without_descriptors(),
+                    };
+                    match serde_json::to_vec(&stripped) {
+                        Ok(bytes) => {
+                            let _ = output::write_atomically(&entry.path(), &bytes);
+                        }
+                        Err(_) => {
+                            let _ = fs::remove_file(entry.path());
+                        }
+                    }
+                }
+                Ok(_) => {}
+                // Unreadable: it may hold anything, so it goes.
+                Err(_) => {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
         }
     }
 
@@ -208,7 +330,11 @@ impl AnalysisCache {
         }
         let text = fs::read(self.path(xxh3)?).ok()?;
         let file: CacheFile = serde_json::from_slice(&text).ok()?;
-        (file.version == ANALYSIS_VERSION).then_some(file.analysis)
+        let analysis = match self.no_biometrics {
+            true => file.analysis.without_descriptors(),
+            false => file.analysis,
+        };
+        (file.version == ANALYSIS_VERSION).then_some(analysis)
     }
 
     /// Keeps `analysis` for the source with this content hash; a failure only costs a re-run.
@@ -216,9 +342,13 @@ impl AnalysisCache {
         let Some(path) = self.path(xxh3) else {
             return;
         };
+        let analysis = match self.no_biometrics {
+            true => analysis.without_descriptors(),
+            false => analysis.clone(),
+        };
         let file = CacheFile {
             version: ANALYSIS_VERSION,
-            analysis: analysis.clone(),
+            analysis,
         };
         if let Ok(bytes) = serde_json::to_vec(&file) {
             if let Some(folder) = path.parent() {

@@ -48,6 +48,8 @@ pub struct RunFlags {
     pub caption: Option<String>,
     pub by_person: bool,
     pub sidecars: bool,
+    /// `--no-biometrics`: no face descriptors, and none left in the cache.
+    pub no_biometrics: bool,
 }
 
 impl RunFlags {
@@ -74,6 +76,7 @@ impl RunFlags {
             caption: None,
             by_person: false,
             sidecars: false,
+            no_biometrics: false,
         }
     }
 }
@@ -198,6 +201,7 @@ impl RunOptions {
             },
             naming,
             shoot_file,
+            biometrics: !flags.no_biometrics,
         })
     }
 }

@@ -43,6 +43,10 @@ pub struct FinalOutput {
 #[derive(Debug, Clone)]
 pub struct PhotoPlan {
     pub assignment: PhotoAssignment,
+    /// Why the photo's name needs a look (its face is not the person's), from identity.
+    pub identity_review: Option<String>,
+    /// Unnamed photos with the same face share a group (`face-1`...).
+    pub face_group: Option<String>,
     pub caption: Option<String>,
     pub keywords: Vec<String>,
     pub outputs: Vec<FinalOutput>,
@@ -60,7 +64,13 @@ pub struct Decision {
 
 /// Decides names, output paths and metadata for every photo.
 pub fn decide(facts: &[PhotoFacts<'_>], options: &RunOptions) -> Result<Decision, ConfigError> {
-    let (assignments, review) = assign_names(facts, options)?;
+    let (mut assignments, mut review) = assign_names(facts, options)?;
+    let identity = match &mut review {
+        Some(review) if options.needs_identity() => {
+            crate::identity::check_identities(facts, &mut assignments, review)
+        }
+        _ => crate::identity::IdentityOutcome::default(),
+    };
     let mut names = NameAllocator::default();
     for reserved in RESERVED_NAMES {
         names.reserve(reserved);
@@ -72,6 +82,8 @@ pub fn decide(facts: &[PhotoFacts<'_>], options: &RunOptions) -> Result<Decision
         .zip(assignments)
         .enumerate()
         .map(|(position, (fact, assignment))| {
+            let identity_review = identity.review.get(position).cloned().flatten();
+            let face_group = identity.face_groups.get(position).cloned().flatten();
             let person = assignment.person.as_ref();
             let event = options.shoot.event.as_deref();
             let mut plan = PhotoPlan {
@@ -84,6 +96,8 @@ pub fn decide(facts: &[PhotoFacts<'_>], options: &RunOptions) -> Result<Decision
                 outputs: Vec::new(),
                 sidecar: None,
                 assignment,
+                identity_review,
+                face_group,
             };
             if plan.assignment.role == Role::Slate {
                 return plan;

@@ -89,6 +89,10 @@ fn group_by_person(photos: &[PhotoRecord]) -> Vec<Group<'_>> {
         }
     }
     if !unnamed.photos.is_empty() {
+        // The same face side by side, so a volunteer names a face group at once.
+        unnamed.photos.sort_by_key(|(index, photo)| {
+            (photo.face_group.is_none(), photo.face_group.clone(), *index)
+        });
         groups.push(unnamed);
     }
     groups
@@ -277,11 +281,12 @@ fn render_tile(page: &mut String, index: usize, photo: &PhotoRecord) {
             let _ = writeln!(page, "<div class=\"noimage\">{why}</div>");
         }
     }
-    let _ = writeln!(
-        page,
-        "<p class=\"name\">{}</p>",
-        escape(name.unwrap_or("Unnamed"))
-    );
+    let label = match (name, &photo.face_group) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(group)) => format!("Unnamed · {group}"),
+        (None, None) => "Unnamed".to_string(),
+    };
+    let _ = writeln!(page, "<p class=\"name\">{}</p>", escape(&label));
     if let Some(title) = photo.title.as_deref().filter(|title| Some(*title) != name) {
         let _ = writeln!(page, "<p class=\"title\">{}</p>", escape(title));
     }
@@ -414,6 +419,7 @@ mod tests {
             assigned_by: None,
             person_seq: None,
             faces: Vec::new(),
+            face_group: None,
             face_exposure_ev: None,
             title: None,
             caption: None,

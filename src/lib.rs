@@ -19,6 +19,7 @@ pub mod faces;
 pub mod fingerprint;
 pub mod finish;
 pub mod gallery;
+pub mod identity;
 pub mod inspect;
 pub mod manifest;
 pub mod metadata;

@@ -199,6 +199,10 @@ struct RunArgs {
     /// Write an .xmp sidecar per original (name, caption) under OUT/sidecars/, mirroring the shoot.
     #[arg(long)]
     sidecars: bool,
+    /// No face descriptors (biometric data): names are not checked against faces, and the
+    /// descriptors cached by earlier runs are removed from OUT/.headshot/.
+    #[arg(long)]
+    no_biometrics: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -533,6 +537,7 @@ impl RunArgs {
             caption: self.caption.clone(),
             by_person: self.by_person,
             sidecars: self.sidecars,
+            no_biometrics: self.no_biometrics,
             ..RunFlags::new(self.inputs.clone(), self.out.clone())
         }
     }

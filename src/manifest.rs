@@ -107,6 +107,8 @@ pub struct PhotoRecord {
     pub person_seq: Option<usize>,
     /// Faces found, in upright source pixels (empty when detection did not run or found none).
     pub faces: Vec<FaceRecord>,
+    /// Unnamed photos showing the same face share a group (`face-1`...); `null` otherwise.
+    pub face_group: Option<String>,
     /// Exposure change (EV) the tone preset's `face_exposure` gave this photo.
     pub face_exposure_ev: Option<f32>,
     /// The title written into the outputs (XMP dc:title); `null` when unnamed.
@@ -212,6 +214,8 @@ pub struct WorkCounts {
     pub decodes: u64,
     /// Photos the face detector ran on (the rest took their faces from the analysis cache).
     pub face_detections: u64,
+    /// Photos whose faces were described for identity (the rest came from the cache).
+    pub face_descriptions: u64,
     /// Photos read for a QR slate.
     pub slate_reads: u64,
     /// Crop plans made (saliency and face framing); cached ones are not counted.
@@ -365,6 +369,7 @@ mod tests {
             assigned_by: None,
             person_seq: None,
             faces: Vec::new(),
+            face_group: None,
             face_exposure_ev: None,
             title: None,
             caption: None,

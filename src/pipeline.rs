@@ -175,6 +175,7 @@ impl Job {
         }
         AnalysisNeeds {
             faces: self.options.needs_faces(),
+            identity: self.options.needs_identity(),
             slates: self.options.reads_slates(),
             crops,
         }
@@ -203,10 +204,14 @@ impl Job {
             .num_threads(jobs)
             .build()
             .map_err(|error| ConfigError::Usage(format!("cannot start {jobs} workers: {error}")))?;
-        let cache = match self.options.rerun {
+        let mut cache = match self.options.rerun {
             RerunPolicy::SkipCurrent => AnalysisCache::in_output(output_dir),
             RerunPolicy::RedoAll => AnalysisCache::in_output(output_dir).refreshing(),
         };
+        if !self.options.biometrics {
+            cache = cache.without_biometrics();
+            cache.remove_biometrics();
+        }
         let needs = self.analysis_needs();
         let outcomes: Vec<PhotoOutcome> = pool.install(|| {
             self.photos
@@ -617,7 +622,11 @@ impl Job {
                 export: options.export_name.clone(),
             },
             crop: rendered.and_then(|r| r.crop.clone()),
-            needs_review: rendered.and_then(|r| r.needs_review.clone()),
+            needs_review: plan
+                .identity_review
+                .clone()
+                .or_else(|| rendered.and_then(|r| r.needs_review.clone())),
+            face_group: plan.face_group.clone(),
             role: assignment.role,
             person: assignment.person.clone(),
             assigned_by: assignment.assigned_by.clone(),
@@ -671,6 +680,7 @@ impl Job {
         let counts = WorkCounts {
             decodes: self.decodes.load(Ordering::Relaxed),
             face_detections: runs.faces.load(Ordering::Relaxed),
+            face_descriptions: runs.descriptors.load(Ordering::Relaxed),
             slate_reads: runs.slates.load(Ordering::Relaxed),
             crop_plans: runs.crops.load(Ordering::Relaxed),
             renders: self.renders.load(Ordering::Relaxed),

@@ -47,6 +47,9 @@ pub struct RunOptions {
     pub naming: NamingConfig,
     /// The shoot file this run read, if any (it is no photo, and not worth reporting as ignored).
     pub shoot_file: Option<PathBuf>,
+    /// Face descriptors allowed (the default); `--no-biometrics` turns identity off and
+    /// removes every descriptor from the analysis cache.
+    pub biometrics: bool,
 }
 
 impl RunOptions {
@@ -61,6 +64,7 @@ impl RunOptions {
     /// Whether faces are looked for: asked for, or needed by a crop or by the tone.
     pub fn needs_faces(&self) -> bool {
         self.detect_faces
+            || self.needs_identity()
             || self.tone.compiled.face_exposure().is_some()
             || self
                 .crop_presets()
@@ -82,6 +86,12 @@ impl RunOptions {
             .iter()
             .filter_map(|file| fs::canonicalize(file).ok())
             .collect()
+    }
+
+    /// Whether names are checked against faces (and unnamed frames named by face): with names,
+    /// unless `--no-biometrics`.
+    pub fn needs_identity(&self) -> bool {
+        self.biometrics && self.naming.source.is_some()
     }
 
     /// Whether QR slates name the shoot, so every photo is read for a code.

@@ -387,6 +387,7 @@ fn record(source: &str, person: Option<&str>, outputs: Vec<OutputRecord>) -> Pho
         assigned_by: None,
         person_seq: None,
         faces: Vec::new(),
+        face_group: None,
         face_exposure_ev: None,
         title: None,
         caption: None,

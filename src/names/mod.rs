@@ -80,7 +80,7 @@ pub enum Role {
 }
 
 /// Why a photo has the person it has: the sheet row, or the slate before it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum AssignedBy {
     Sheet {
         layout: Layout,
@@ -89,6 +89,8 @@ pub enum AssignedBy {
     },
     /// `slate` is the slate photo's path relative to its input folder.
     Slate { slate: PathBuf },
+    /// Unnamed, but its face matches `like`, a photo of the person (descriptor distance).
+    Face { like: PathBuf, distance: f32 },
 }
 
 /// For the manifest: `{"layout": "time", "sheet": "names.csv", "line": 7}` or
@@ -110,6 +112,14 @@ impl Serialize for AssignedBy {
                 map.serialize_entry("layout", "slate")?;
                 map.serialize_entry("slate", slate)?;
             }
+            AssignedBy::Face { like, distance } => {
+                map.serialize_entry("layout", "face")?;
+                map.serialize_entry("like", like)?;
+                map.serialize_entry(
+                    "distance",
+                    &((f64::from(*distance) * 100.0).round() / 100.0),
+                )?;
+            }
         }
         map.end()
     }
@@ -129,6 +139,11 @@ impl fmt::Display for AssignedBy {
                 sheet.display()
             ),
             AssignedBy::Slate { slate } => write!(formatter, "slate {}", slate.display()),
+            AssignedBy::Face { like, distance } => write!(
+                formatter,
+                "face like {} (distance {distance:.2})",
+                like.display()
+            ),
         }
     }
 }
@@ -264,6 +279,17 @@ pub struct Review {
     pub foreign_codes: Vec<ForeignCode>,
     /// Anything else odd, one readable line each (e.g. sheet rows out of capture order).
     pub warnings: Vec<String>,
+    /// Named photos whose face is not the face of the person's other photos.
+    pub face_mismatches: Vec<FaceMismatch>,
+}
+
+/// A photo whose face does not match the other photos of the person it is named for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaceMismatch {
+    pub photo: PathBuf,
+    pub person: String,
+    /// Who the face looks like instead: another person's name, or unnamed photos.
+    pub looks_like: Option<String>,
 }
 
 impl Review {
