@@ -29,6 +29,7 @@ usage: bench/run.sh [options]
   --no-scale      skip the booth job's peak-RSS check at --rss-counts photos
   --rss-counts L  shoot sizes for that check, small 1200x1800 portraits (default "300 3000",
                   env BENCH_RSS_COUNTS)
+  --scale-only    only that check (no comparison, no re-runs)
   --scratch DIR   where that check's shoot and outputs go (default bench/work; about 1 MB per
                   photo at 3000, so a tmpfs such as /dev/shm suits; env BENCH_SCRATCH)
   --vips-only     time vipsthumbnail alone (no cargo build, no headshot)
@@ -54,6 +55,7 @@ rss_counts=${BENCH_RSS_COUNTS:-300 3000}
 scratch=${BENCH_SCRATCH:-}
 scale_check=1
 rerun_check=1
+scale_only=0
 vips_only=0
 build=1
 regen=0
@@ -72,6 +74,7 @@ while (($#)); do
     --no-scale) scale_check=0; shift ;;
     --rss-counts) rss_counts=$2; shift 2 ;;
     --scratch) scratch=$2; shift 2 ;;
+    --scale-only) scale_only=1; scale_check=1; rerun_check=0; shift ;;
     --vips-only) vips_only=1; build=0; scale_check=0; rerun_check=0; shift ;;
     --no-build) build=0; shift ;;
     --headshot) headshot_overrides+=("$2"); build=0; shift 2 ;;
@@ -464,7 +467,8 @@ for row in rows:
 med = {k: statistics.median(v) for k, v in stages.items()}
 total = sum(med.values())
 wall = statistics.median(float(r[0]) for r in rows)
-cells = [f"{k} {v:.0f} ({v / total:.0%})" for k, v in med.items()]
+order = ["decode", "analyse", "tone", "resize", "encode", "write", "decide", "finish"]
+cells = [f"{med.get(k, 0):.0f} ({med.get(k, 0) / total:.0%})" for k in order]
 print(f"| {sys.argv[3]} | {sys.argv[4]} | {wall:.2f} | " + " | ".join(cells) + f" | {total:.0f} | {counts} |")
 PY2
 )")
@@ -564,7 +568,8 @@ PY2
     folder=$small/in-$count
     rm -rf "$folder" "$small/out"
     mkdir -p "$folder"
-    find "$small/all" -name 'portrait_*.jpg' | sort | head -n "$count" | xargs -I{} ln {} "$folder/"
+    local i
+    for ((i = 0; i < count; i++)); do ln "$small/all/$(printf 'portrait_%05d.jpg' "$i")" "$folder/"; done
     run_headshot "$binary" booth "$folder" "$small/out" "$jobs"
     read -r seconds kb < "$timing_file"
     say "$count photos: $seconds s, peak RSS $(kb_to_mb "$kb"); $(manifest_timing "$small/out/manifest.json" | sed 's/.*| //')"
@@ -595,6 +600,7 @@ fi
 make_inputs "$photos"
 ((inputs_only)) && exit 0
 
+((scale_only)) && job_list=()
 for job in "${job_list[@]}"; do
   case $mode in
     parallel) compare "$job" "$jobs jobs" "$jobs" "$jobs" ;;
@@ -632,7 +638,7 @@ if ((${#stage_rows[@]})); then
   echo ""
   echo "Where the time goes (timing.stage_seconds: worker ms per photo, median of the rounds; counts of a round):"
   echo ""
-  echo "| job | headshot | wall s | stages ms/photo (share) ... | | | | | | | | total | counts |"
+  echo "| job | headshot | wall s | decode | analyse | tone | resize | encode | write | decide | finish | total | counts |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   printf '%s\n' "${stage_rows[@]}"
 fi
