@@ -10,7 +10,7 @@ photos=${BENCH_N:-16}
 rounds=${BENCH_ROUNDS:-2}
 jobs=${BENCH_JOBS:-$(nproc)}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-headshot=${HEADSHOT:-$repo/target/release/headshot}
+headshot=${HEADSHOT:-${CARGO_TARGET_DIR:-$repo/target}/release/headshot}
 work=$repo/bench/work
 
 if [[ -z ${HEADSHOT:-} ]]; then
