@@ -43,7 +43,7 @@ die() { echo "bench: $*" >&2; exit 2; }
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$repo/bench/work
-headshot=${headshot:-$repo/target/release/headshot}
+headshot=${headshot:-${CARGO_TARGET_DIR:-$repo/target}/release/headshot}
 if ((build)); then
   (cd "$repo" && cargo build --release --quiet) || die "cargo build --release failed"
 fi

@@ -10,7 +10,7 @@ photos=${BENCH_N:-16}
 rounds=${BENCH_ROUNDS:-2}
 jobs=${BENCH_JOBS:-$(nproc)}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-headshot=${HEADSHOT:-$repo/target/release/headshot}
+headshot=${HEADSHOT:-${CARGO_TARGET_DIR:-$repo/target}/release/headshot}
 work=$repo/bench/work
 
 if [[ -z ${HEADSHOT:-} ]]; then
@@ -61,7 +61,7 @@ for line in open(sys.argv[1]):
     name, wall, *stages = line.rstrip("\n").split("\t")
     rows[name].append((float(wall), {k: float(v) for k, v in (s.split("=") for s in stages)}))
 n, jobs = int(sys.argv[2]), sys.argv[3]
-print(f"{n} photos (6000x4000 JPEG), {jobs} workers; ms per photo of worker time, best of {len(next(iter(rows.values())))} rounds")
+print(f"{n} photos (the bench inputs: 24 MP JPEG), {jobs} workers; ms per photo of worker time, best of {len(next(iter(rows.values())))} rounds")
 header = ["variant", "wall s", "decode", "analyse", "tone", "resize", "encode", "write", "total"]
 print("| " + " | ".join(header) + " |")
 print("|" + "---|" * len(header))
