@@ -221,7 +221,8 @@ write_vips_script() {
 # ------------------------------------------------------------- the tools ---
 # Each runner takes: job, input folder, output folder, workers; it runs under
 # /usr/bin/time, which records wall seconds and peak RSS (KB) in $timing_file.
-timing_file=$work/timing
+# Per process, so two bench runs sharing bench/work do not read each other's.
+timing_file=$work/timing.$$
 
 # run_headshot BINARY JOB INPUT OUTPUT WORKERS [EXTRA FLAGS...]
 run_headshot() {
@@ -400,8 +401,8 @@ compare() {
     for tool in "${order[@]}"; do
       local workers=$headshot_jobs
       [[ $tool == vips ]] && workers=$vips_workers
-      timed "$tool" "$job" "$input" "$workers" "$photos" > "$work/result"
-      read -r seconds kb bytes < "$work/result"
+      timed "$tool" "$job" "$input" "$workers" "$photos" > "$work/result.$$"
+      read -r seconds kb bytes < "$work/result.$$"
       times[$tool]+="$seconds "
       ((kb > rss[$tool])) && rss[$tool]=$kb
       out_bytes[$tool]=$bytes
@@ -614,7 +615,7 @@ if ((rerun_check)); then
 fi
 # Memory does not depend on libjpeg's SIMD: the first binary only.
 ((scale_check)) && scale "${labels[0]}" "${headshots[0]}"
-rm -f "$timing_file" "$work/result" "$work/vips-inputs"
+rm -f "$timing_file" "$work/result.$$" "$work/vips-inputs"
 
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 revision=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
