@@ -71,7 +71,6 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;
-use rayon::prelude::*;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use thiserror::Error;
@@ -1296,9 +1295,14 @@ impl SharpenPlan {
         let horizontal = self.horizontal_blur(image, width);
         let reach = self.kernel.len() / 2;
         let pixels: &mut [u8] = image;
-        pixels.par_chunks_mut(width * 3).enumerate().for_each_init(
-            || vec![0.0f32; width],
-            |blurred, (y, row)| {
+        // Sequential: photos already run one per core, and a nested parallel loop would let a
+        // waiting worker start another photo (more photos in flight, more memory).
+        let mut blurred_row = vec![0.0f32; width];
+        pixels
+            .chunks_mut(width * 3)
+            .enumerate()
+            .for_each(|(y, row)| {
+                let blurred = &mut blurred_row;
                 blurred.fill(0.0);
                 for (tap, weight) in self.kernel.iter().enumerate() {
                     let source_y = clamped(y as isize + tap as isize - reach as isize, height);
@@ -1318,48 +1322,46 @@ impl SharpenPlan {
                         *value = (f32::from(*value) + delta + 0.5) as u8;
                     }
                 }
-            },
-        );
+            });
     }
 
     /// The horizontal half of the separable Gaussian, on luma, edges clamped.
     fn horizontal_blur(&self, image: &RgbImage, width: usize) -> Vec<f32> {
         let reach = self.kernel.len() / 2;
         let mut horizontal = vec![0.0; width * image.height() as usize];
+        let mut luma_row: Vec<f32> = Vec::with_capacity(width);
         horizontal
-            .par_chunks_mut(width)
-            .zip(image.as_raw().par_chunks(width * 3))
-            .for_each_init(
-                || Vec::with_capacity(width),
-                |in_row: &mut Vec<f32>, (out_row, pixel_row)| {
-                    in_row.clear();
-                    in_row.extend(pixel_row.chunks_exact(3).map(luma));
-                    // Interior: one vectorisable `out += weight * shifted input` per tap.
-                    if width > 2 * reach {
-                        let interior = &mut out_row[reach..width - reach];
-                        for (tap, weight) in self.kernel.iter().enumerate() {
-                            let shifted = &in_row[tap..tap + interior.len()];
-                            for (out, source) in interior.iter_mut().zip(shifted) {
-                                *out += weight * source;
-                            }
+            .chunks_mut(width)
+            .zip(image.as_raw().chunks(width * 3))
+            .for_each(|(out_row, pixel_row)| {
+                let in_row = &mut luma_row;
+                in_row.clear();
+                in_row.extend(pixel_row.chunks_exact(3).map(luma));
+                // Interior: one vectorisable `out += weight * shifted input` per tap.
+                if width > 2 * reach {
+                    let interior = &mut out_row[reach..width - reach];
+                    for (tap, weight) in self.kernel.iter().enumerate() {
+                        let shifted = &in_row[tap..tap + interior.len()];
+                        for (out, source) in interior.iter_mut().zip(shifted) {
+                            *out += weight * source;
                         }
                     }
-                    // Edges: clamp the taps that fall outside the row.
-                    let edges =
-                        (0..reach.min(width)).chain(width.saturating_sub(reach).max(reach)..width);
-                    for x in edges {
-                        out_row[x] = self
-                            .kernel
-                            .iter()
-                            .enumerate()
-                            .map(|(tap, weight)| {
-                                let source = x as isize + tap as isize - reach as isize;
-                                weight * in_row[clamped(source, width)]
-                            })
-                            .sum();
-                    }
-                },
-            );
+                }
+                // Edges: clamp the taps that fall outside the row.
+                let edges =
+                    (0..reach.min(width)).chain(width.saturating_sub(reach).max(reach)..width);
+                for x in edges {
+                    out_row[x] = self
+                        .kernel
+                        .iter()
+                        .enumerate()
+                        .map(|(tap, weight)| {
+                            let source = x as isize + tap as isize - reach as isize;
+                            weight * in_row[clamped(source, width)]
+                        })
+                        .sum();
+                }
+            });
         horizontal
     }
 }
@@ -1413,7 +1415,7 @@ impl fmt::Debug for CompiledTone {
     }
 }
 
-/// Rows per parallel band: coarse enough not to fight the caller's per-photo parallelism.
+/// Rows per band of the grading loop (the vignette looks its row terms up by band).
 const ROWS_PER_BAND: usize = 64;
 
 impl CompiledTone {
@@ -1642,7 +1644,7 @@ impl CompiledTone {
         let row_length = width as usize * 3;
         let pixels: &mut [u8] = image;
         pixels
-            .par_chunks_mut(row_length * ROWS_PER_BAND)
+            .chunks_mut(row_length * ROWS_PER_BAND)
             .enumerate()
             .for_each(|(band, band_pixels)| {
                 for (row_in_band, row) in band_pixels.chunks_exact_mut(row_length).enumerate() {

@@ -2,7 +2,6 @@
 //! nothing turns or pads, otherwise a bilinear resample of the rotated window.
 
 use image::RgbImage;
-use rayon::prelude::*;
 
 use super::geometry::{scaled_size, Frame};
 use super::CropPlan;
@@ -52,7 +51,7 @@ pub fn apply_crop(image: &RgbImage, plan: &CropPlan, scale: f64) -> RgbImage {
     let row_bytes = output_width as usize * 3;
     let samples: &mut [u8] = &mut output;
     samples
-        .par_chunks_mut(row_bytes)
+        .chunks_mut(row_bytes)
         .enumerate()
         .for_each(|(row, row_samples)| {
             let frame_y = rect.y as f64 + (row as f64 + 0.5) * step_y;
