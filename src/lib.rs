@@ -14,6 +14,7 @@ pub mod face_overlay;
 pub mod faces;
 pub mod gallery;
 pub mod inspect;
+pub mod lock;
 pub mod manifest;
 pub mod metadata;
 pub mod names;

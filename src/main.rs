@@ -475,6 +475,8 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
     if args.jobs == Some(0) {
         return Err(ConfigError::Usage("--jobs must be at least 1".to_string()));
     }
+    // Held until `run` returns: a second run into this folder is refused (exit 2).
+    let _output_lock = headshot::lock::OutputLock::acquire(&args.out)?;
     let (shoot, shoot_folder) = find_shoot_file(&args)?;
     let registry = Registry::new(args.preset_folders.clone());
     // A flag names a preset relative to the current folder; the shoot file, relative to itself.
@@ -489,9 +491,12 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
     let (crop_name, crop_folder) = choose(&args.crop, &shoot.crop, "original");
     let (tone_name, tone_folder) = choose(&args.tone, &shoot.tone, "neutral");
     let export = registry
-        .export_relative(&export_name, &export_folder)?
+        .export_relative(&export_name, &export_folder)
+        .map_err(|error| blame(&shoot, &args.export, "export", error))?
         .preset;
-    let crop = registry.crop(&crop_name, &crop_folder)?;
+    let crop = registry
+        .crop(&crop_name, &crop_folder)
+        .map_err(|error| blame(&shoot, &args.crop, "crop", error))?;
     let derivative_crops = export
         .derivatives
         .iter()
