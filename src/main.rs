@@ -451,6 +451,16 @@ fn presets_command(action: PresetsAction, registry: Registry) -> ExitCode {
     }
 }
 
+/// A preset the shoot file names but that cannot be found is the shoot file's mistake; one
+/// given by a flag is not.
+fn blame(shoot: &ShootFile, flag: &Option<String>, key: &str, error: ConfigError) -> ConfigError {
+    if flag.is_none() {
+        shoot.blame(key, error)
+    } else {
+        error
+    }
+}
+
 /// The shoot file: `--config`, else `headshot.toml` in the first input folder.
 fn find_shoot_file(args: &RunArgs) -> Result<(ShootFile, PathBuf), ConfigError> {
     let path = match &args.config {
@@ -512,7 +522,9 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
                 .transpose()
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let tone = registry.tone(&tone_name, &tone_folder)?;
+    let tone = registry
+        .tone(&tone_name, &tone_folder)
+        .map_err(|error| blame(&shoot, &args.tone, "tone", error))?;
     let naming = NamingSettings {
         caption: args.caption.clone().or(shoot.caption.clone()),
         by_person: args.by_person,
