@@ -152,3 +152,22 @@ fn formula_names_are_neutralised_in_the_csv_only() {
     }
     assert!(Path::new(&out.join("manifest.csv")).is_file());
 }
+
+#[test]
+fn a_jpeg_cut_inside_its_exif_says_it_is_truncated() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let bytes = fs::read(corpus.join("exif/Canon_40D.jpg")).unwrap();
+    // Inside the APP1 (EXIF) segment, which libjpeg skips: its old message was
+    // "Input file read error".
+    let cut = &bytes[..300];
+    let error = headshot::decode::decode(cut, headshot::discover::ImageFormat::Jpeg, 1.0, 100)
+        .err()
+        .expect("a cut file does not decode");
+    assert!(
+        matches!(error, headshot::error::PhotoError::Truncated),
+        "{error}"
+    );
+    assert_eq!(error.to_string(), "file is truncated: image data ends early");
+}
