@@ -456,7 +456,10 @@ mod tests {
         let csv_text = manifest(vec![named, plain]).to_csv();
         let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
         let rows: Vec<csv::StringRecord> = reader.records().map(|row| row.unwrap()).collect();
-        assert_eq!(&rows[0][0], "shoot/@a.jpg", "a sign inside a cell is harmless");
+        assert_eq!(
+            &rows[0][0], "shoot/@a.jpg",
+            "a sign inside a cell is harmless"
+        );
         assert_eq!(&rows[0][1], format!("'{formula}"));
         assert_eq!(&rows[0][2], format!("'{formula}"));
         assert_eq!(&rows[0][3], "'+1 555");

@@ -365,7 +365,10 @@ fn the_geometry_check_removes_phantoms_and_keeps_every_face() {
         }
     }
     for ((before, after), threshold) in tallies[0].iter().zip(&tallies[1]).zip(THRESHOLDS) {
-        assert_eq!(after.found, before.found, "the check lost a face at {threshold}");
+        assert_eq!(
+            after.found, before.found,
+            "the check lost a face at {threshold}"
+        );
         assert!(after.phantoms <= before.phantoms, "at {threshold}");
     }
     // At 0.3 the detector takes patterns and text for faces; the check removes some. From 0.5

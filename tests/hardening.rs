@@ -88,7 +88,10 @@ fn a_second_run_into_a_held_gallery_exits_2_and_the_first_loses_nothing() {
     assert_eq!(second.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&format!("process {pid}")), "{stderr}");
     assert!(stderr.contains(path_arg(&out)), "{stderr}");
-    assert!(still_running, "the test needs the first run to outlast the second");
+    assert!(
+        still_running,
+        "the test needs the first run to outlast the second"
+    );
 
     let first = first.wait_with_output().expect("the first run ends");
     assert_eq!(
@@ -126,7 +129,10 @@ fn formula_names_are_neutralised_in_the_csv_only() {
     let (code, manifest) = run_shoot(&[&shoot], &out, &["--names", path_arg(&sheet)]);
     assert_eq!(code, 0, "{manifest:#}");
     let entry = photo(&manifest, "a.jpg");
-    assert_eq!(entry["person"]["name"], formula, "manifest.json stays exact");
+    assert_eq!(
+        entry["person"]["name"], formula,
+        "manifest.json stays exact"
+    );
 
     let mut reader = csv::Reader::from_path(out.join("manifest.csv")).unwrap();
     let headers = reader.headers().unwrap().clone();
@@ -163,11 +169,42 @@ fn a_jpeg_cut_inside_its_exif_says_it_is_truncated() {
     // "Input file read error".
     let cut = &bytes[..300];
     let error = headshot::decode::decode(cut, headshot::discover::ImageFormat::Jpeg, 1.0, 100)
-        .err()
-        .expect("a cut file does not decode");
+        .expect_err("a cut file does not decode");
     assert!(
         matches!(error, headshot::error::PhotoError::Truncated),
         "{error}"
     );
-    assert_eq!(error.to_string(), "file is truncated: image data ends early");
+    assert_eq!(
+        error.to_string(),
+        "file is truncated: image data ends early"
+    );
+}
+
+#[test]
+fn a_missing_export_preset_named_by_headshot_toml_names_headshot_toml() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let top = tempfile::tempdir().unwrap();
+    let shoot = top.path().join("shoot");
+    fs::create_dir_all(&shoot).unwrap();
+    fs::copy(corpus.join("exif/Canon_40D.jpg"), shoot.join("a.jpg")).unwrap();
+    fs::write(
+        shoot.join("headshot.toml"),
+        "event = \"RustConf\"\nexport = \"x.toml\"\n",
+    )
+    .unwrap();
+    let out = top.path().join("gallery");
+    let run = headshot(&["run", path_arg(&shoot), "--out", path_arg(&out), "--quiet"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    let shoot_file = shoot.join("headshot.toml");
+    assert!(
+        stderr.contains(&format!(
+            "{}:2: export = \"x.toml\": ",
+            shoot_file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!out.join("manifest.json").exists());
 }

@@ -215,7 +215,11 @@ pub fn plan_crop_for(
     plan
 }
 
-fn min_size_warning(preset: &CropPreset, plan: &CropPlan, derivative: Option<&str>) -> Option<String> {
+fn min_size_warning(
+    preset: &CropPreset,
+    plan: &CropPlan,
+    derivative: Option<&str>,
+) -> Option<String> {
     let long_edge = plan.rect.width.max(plan.rect.height);
     if long_edge >= preset.min_size {
         return None;

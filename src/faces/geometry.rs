@@ -408,7 +408,14 @@ mod tests {
         let face = |right: [f32; 2], left: [f32; 2]| Candidate {
             score: 0.9,
             corners: [0.0, 0.0, 100.0, 100.0],
-            keypoints: [right, left, [50.0, 50.0], [50.0, 70.0], [5.0, 40.0], [95.0, 40.0]],
+            keypoints: [
+                right,
+                left,
+                [50.0, 50.0],
+                [50.0, 70.0],
+                [5.0, 40.0],
+                [95.0, 40.0],
+            ],
         };
         assert_eq!(face([30.0, 30.0], [70.0, 30.0]).implausible(), None);
         // A head tilted by 45 degrees is still a face.

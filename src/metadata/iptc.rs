@@ -195,6 +195,9 @@ mod tests {
         assert_eq!(size as usize, record.len());
         let digest_at = 12 + record.len() + record.len() % 2;
         assert_eq!(&resources[digest_at..digest_at + 6], b"8BIM\x04\x25");
-        assert_eq!(&resources[digest_at + 12..], Md5::digest(&record).as_slice());
+        assert_eq!(
+            &resources[digest_at + 12..],
+            Md5::digest(&record).as_slice()
+        );
     }
 }

@@ -173,7 +173,10 @@ impl DerivativeSpec {
         if !(1..=100).contains(&self.quality) {
             return Err((
                 "quality",
-                format!("quality = {} is out of range; allowed 1..=100", self.quality),
+                format!(
+                    "quality = {} is out of range; allowed 1..=100",
+                    self.quality
+                ),
             ));
         }
         if !(1..=self.quality).contains(&self.min_quality) {
