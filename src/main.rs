@@ -485,8 +485,6 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
     if args.jobs == Some(0) {
         return Err(ConfigError::Usage("--jobs must be at least 1".to_string()));
     }
-    // Held until `run` returns: a second run into this folder is refused (exit 2).
-    let _output_lock = headshot::lock::OutputLock::acquire(&args.out)?;
     let (shoot, shoot_folder) = find_shoot_file(&args)?;
     let registry = Registry::new(args.preset_folders.clone());
     // A flag names a preset relative to the current folder; the shoot file, relative to itself.
@@ -573,6 +571,9 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
         },
         naming,
     };
+    // Held until `run` returns: a second run into this folder is refused (exit 2). Taken once
+    // the settings are checked, so a usage error leaves no output folder behind.
+    let _output_lock = headshot::lock::OutputLock::acquire(&options.output_dir)?;
     let job = Job::plan(options)?;
     let show_progress = !args.quiet && std::io::stdout().is_terminal();
     let progress = if show_progress {
