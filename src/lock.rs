@@ -19,6 +19,9 @@ pub struct OutputLock {
     /// Kept open: closing the file releases the lock.
     _file: File,
     path: PathBuf,
+    /// The folder was made for this run: if the run writes nothing (a usage error found
+    /// while planning), dropping the lock removes it again.
+    created_folder: Option<PathBuf>,
 }
 
 impl OutputLock {
@@ -29,6 +32,7 @@ impl OutputLock {
             let path = path.to_path_buf();
             move |source| ConfigError::Io { path, source }
         };
+        let created_folder = (!output_dir.exists()).then(|| output_dir.to_path_buf());
         fs::create_dir_all(output_dir).map_err(io_error(output_dir))?;
         let path = output_dir.join(LOCK_FILE);
         // Not truncated on open: the holder's pid must stay readable for whoever is refused.
@@ -64,12 +68,32 @@ impl OutputLock {
             file.flush()
         };
         record_pid(&mut file).map_err(io_error(&path))?;
-        Ok(OutputLock { _file: file, path })
+        Ok(OutputLock {
+            _file: file,
+            path,
+            created_folder,
+        })
     }
 
     /// Where the lock file is.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        let Some(folder) = &self.created_folder else {
+            return;
+        };
+        let only_the_lock = fs::read_dir(folder)
+            .map(|entries| entries.flatten().all(|entry| entry.path() == self.path))
+            .unwrap_or(false);
+        if only_the_lock {
+            // Best effort: an empty folder left behind is harmless.
+            let _ = fs::remove_file(&self.path);
+            let _ = fs::remove_dir(folder);
+        }
     }
 }
 
@@ -104,7 +128,15 @@ mod tests {
             "{message}"
         );
         drop(first);
+        // Made by the lock and left empty: removed with it.
+        assert!(!folder.exists());
         let again = OutputLock::acquire(&folder).unwrap();
         assert!(again.path().is_file());
+        fs::write(folder.join("manifest.json"), "{}").unwrap();
+        drop(again);
+        assert!(
+            folder.join("manifest.json").is_file(),
+            "a used folder stays"
+        );
     }
 }
