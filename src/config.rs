@@ -144,9 +144,12 @@ impl RunOptions {
         let (crop_name, crop_folder) = choose(&flags.crop, &shoot.crop, "original");
         let (tone_name, tone_folder) = choose(&flags.tone, &shoot.tone, "neutral");
         let export = registry
-            .export_relative(&export_name, &export_folder)?
+            .export_relative(&export_name, &export_folder)
+            .map_err(|error| blame(&shoot, &flags.export, "export", error))?
             .preset;
-        let crop = registry.crop(&crop_name, &crop_folder)?;
+        let crop = registry
+            .crop(&crop_name, &crop_folder)
+            .map_err(|error| blame(&shoot, &flags.crop, "crop", error))?;
         let derivative_crops = export
             .derivatives
             .iter()
@@ -162,7 +165,9 @@ impl RunOptions {
                     .transpose()
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let tone = registry.tone(&tone_name, &tone_folder)?;
+        let tone = registry
+            .tone(&tone_name, &tone_folder)
+            .map_err(|error| blame(&shoot, &flags.tone, "tone", error))?;
         let naming = NamingSettings {
             caption: flags.caption.clone().or(shoot.caption.clone()),
             by_person: flags.by_person,
@@ -203,6 +208,16 @@ impl RunOptions {
             shoot_file,
             biometrics: !flags.no_biometrics,
         })
+    }
+}
+
+/// A preset the shoot file names but that cannot be found is the shoot file's mistake (its
+/// line is given); one given by a flag is not.
+fn blame(shoot: &ShootFile, flag: &Option<String>, key: &str, error: ConfigError) -> ConfigError {
+    if flag.is_none() {
+        shoot.blame(key, error)
+    } else {
+        error
     }
 }
 

@@ -160,6 +160,9 @@ fn guarded<T>(decode: impl FnOnce() -> Result<T, PhotoError>) -> Result<T, Photo
     match catch_unwind(AssertUnwindSafe(decode)) {
         Ok(result) => result,
         Err(payload) => {
+            if payload.is::<JpegDataEnded>() {
+                return Err(PhotoError::Truncated);
+            }
             let message = panic_message(payload.as_ref());
             if let Some(libjpeg_message) = message.strip_prefix("libjpeg fatal error: ") {
                 Err(PhotoError::Corrupt(libjpeg_message.to_string()))
@@ -212,7 +215,16 @@ fn format_libjpeg_message(cinfo: &mut mozjpeg_sys::jpeg_common_struct) -> String
     String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
+/// libjpeg's fatal "Input file read error": the data ended inside a segment it skips (EXIF, ICC).
+/// We decode from memory, so no other read error can happen: the file is truncated.
+struct JpegDataEnded;
+
 extern "C-unwind" fn unwind_on_error(cinfo: &mut mozjpeg_sys::jpeg_common_struct) {
+    // SAFETY: `err` is set for any live cinfo.
+    let code = unsafe { cinfo.err.as_ref().map(|err| err.msg_code).unwrap_or(0) };
+    if code == mozjpeg_sys::JERR_FILE_READ {
+        std::panic::resume_unwind(Box::new(JpegDataEnded));
+    }
     let message = format_libjpeg_message(cinfo);
     std::panic::resume_unwind(Box::new(format!("libjpeg fatal error: {message}")));
 }

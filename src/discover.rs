@@ -1,10 +1,12 @@
 //! Finds the photos to process: files and folders from the command line, recognised by content.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use walkdir::WalkDir;
 
 use crate::error::ConfigError;
 
@@ -47,7 +49,8 @@ pub struct InputFile {
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub files: Vec<InputFile>,
-    /// Files passed over in folders, with the reason (raw files, non-images, sidecars).
+    /// Files passed over in folders, with the reason (raw files, non-images, sidecars, link
+    /// loops, folders and files reached twice through links).
     pub ignored: Vec<(PathBuf, String)>,
 }
 
@@ -113,7 +116,7 @@ pub fn discover(inputs: &[PathBuf], output_dir: &Path) -> Result<Discovery, Conf
                     )));
                 }
             }
-            walk_folder(input, input, output_canonical.as_deref(), &mut discovery)?;
+            walk_folder(input, output_canonical.as_deref(), &mut discovery)?;
         } else {
             let format = sniff_file(input).ok().flatten();
             let relative = input
@@ -130,59 +133,110 @@ pub fn discover(inputs: &[PathBuf], output_dir: &Path) -> Result<Discovery, Conf
     Ok(discovery)
 }
 
+/// Walks one input folder with `walkdir`, following links to files and folders.
+///
+/// A folder is walked once however many links lead to it (its canonical path is remembered),
+/// and a link back to a folder above it (a loop) is reported in `ignored`, never followed.
 fn walk_folder(
     root: &Path,
-    folder: &Path,
     output_canonical: Option<&Path>,
     discovery: &mut Discovery,
 ) -> Result<(), ConfigError> {
-    let entries = fs::read_dir(folder).map_err(|source| ConfigError::Io {
-        path: folder.to_path_buf(),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .collect();
-    paths.sort();
-    for path in paths {
-        if is_hidden(&path) {
-            continue;
-        }
-        let Ok(metadata) = fs::metadata(&path) else {
-            discovery
-                .ignored
-                .push((path, "unreadable (broken link?)".to_string()));
-            continue;
-        };
-        if metadata.is_dir() {
-            let canonical = fs::canonicalize(&path).ok();
-            if canonical.is_some() && canonical.as_deref() == output_canonical {
+    let mut walked: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut walker = WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(next) = walker.next() {
+        let entry = match next {
+            Ok(entry) => entry,
+            Err(error) => {
+                skip_walk_error(root, error, discovery)?;
                 continue;
             }
-            walk_folder(root, &path, output_canonical, discovery)?;
+        };
+        let path = entry.path().to_path_buf();
+        if entry.depth() > 0 && is_hidden(&path) {
+            if entry.file_type().is_dir() {
+                walker.skip_current_dir();
+            }
             continue;
         }
-        let extension = extension_of(&path);
-        if RAW_EXTENSIONS.contains(&extension.as_str()) {
-            discovery.ignored.push((
-                path,
-                "camera raw file (headshot reads JPEG, PNG and TIFF)".to_string(),
-            ));
+        let canonical = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if entry.file_type().is_dir() {
+            if Some(canonical.as_path()) == output_canonical {
+                walker.skip_current_dir();
+            } else if let Some(first) = walked.get(&canonical) {
+                discovery
+                    .ignored
+                    .push((path, format!("same folder as {}", first.display())));
+                walker.skip_current_dir();
+            } else {
+                walked.insert(canonical, path);
+            }
             continue;
         }
-        let format = sniff_file(&path).ok().flatten();
-        if format.is_none() && !IMAGE_EXTENSIONS.contains(&extension.as_str()) {
-            discovery.ignored.push((path, "not an image".to_string()));
+        if let Some(first) = walked.get(&canonical) {
+            // A link to a photo already found would make its outputs twice.
+            discovery
+                .ignored
+                .push((path, format!("same file as {}", first.display())));
             continue;
         }
-        let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-        discovery.files.push(InputFile {
-            path,
-            relative,
-            format,
-        });
+        walked.insert(canonical, path.clone());
+        take_file(root, path, discovery);
     }
     Ok(())
+}
+
+/// A walk error below the root is one thing skipped; at the root, nothing can be walked.
+fn skip_walk_error(
+    root: &Path,
+    error: walkdir::Error,
+    discovery: &mut Discovery,
+) -> Result<(), ConfigError> {
+    let path = error.path().unwrap_or(root).to_path_buf();
+    if error.depth() == 0 {
+        let source = error
+            .into_io_error()
+            .unwrap_or_else(|| std::io::Error::other("cannot walk the folder"));
+        return Err(ConfigError::Io { path, source });
+    }
+    if is_hidden(&path) {
+        return Ok(());
+    }
+    let reason = match error.loop_ancestor() {
+        Some(ancestor) => format!(
+            "link loop: leads back to {}, which is already being walked",
+            ancestor.display()
+        ),
+        None => "unreadable (broken link?)".to_string(),
+    };
+    discovery.ignored.push((path, reason));
+    Ok(())
+}
+
+/// Takes a file found in a folder, or lists it as ignored (raw files, non-images).
+fn take_file(root: &Path, path: PathBuf, discovery: &mut Discovery) {
+    let extension = extension_of(&path);
+    if RAW_EXTENSIONS.contains(&extension.as_str()) {
+        discovery.ignored.push((
+            path,
+            "camera raw file (headshot reads JPEG, PNG and TIFF)".to_string(),
+        ));
+        return;
+    }
+    let format = sniff_file(&path).ok().flatten();
+    if format.is_none() && !IMAGE_EXTENSIONS.contains(&extension.as_str()) {
+        discovery.ignored.push((path, "not an image".to_string()));
+        return;
+    }
+    let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+    discovery.files.push(InputFile {
+        path,
+        relative,
+        format,
+    });
 }
 
 #[cfg(test)]
@@ -246,5 +300,54 @@ mod tests {
         fs::write(root.join("out/a_large.jpg"), b"\xff\xd8\xff").unwrap();
         let found = discover(&[root.to_path_buf()], &root.join("out")).unwrap();
         assert_eq!(found.files.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_but_loops_and_second_visits_are_skipped() {
+        use std::os::unix::fs::symlink;
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("shoot");
+        let other = top.path().join("other");
+        fs::create_dir_all(&root).unwrap();
+        fs::create_dir_all(&other).unwrap();
+        fs::write(root.join("a.jpg"), b"\xff\xd8\xff").unwrap();
+        fs::write(root.join("b.jpg"), b"\xff\xd8\xff").unwrap();
+        fs::write(other.join("c.jpg"), b"\xff\xd8\xff").unwrap();
+        symlink("..", root.join("loop")).unwrap();
+        symlink(&other, root.join("other-1")).unwrap();
+        symlink(&other, root.join("other-2")).unwrap();
+        symlink(root.join("a.jpg"), root.join("z-link.jpg")).unwrap();
+        symlink(&root, other.join("back")).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let found = discover(std::slice::from_ref(&root), out.path()).unwrap();
+        let relatives: Vec<_> = found.files.iter().map(|f| f.relative.clone()).collect();
+        assert_eq!(
+            relatives,
+            vec![
+                PathBuf::from("a.jpg"),
+                PathBuf::from("b.jpg"),
+                PathBuf::from("other-1/c.jpg"),
+            ]
+        );
+        let reasons: Vec<(PathBuf, &str)> = found
+            .ignored
+            .iter()
+            .map(|(path, reason)| {
+                let relative = path.strip_prefix(&root).unwrap().to_path_buf();
+                (relative, reason.split(':').next().unwrap_or_default())
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (PathBuf::from("loop"), "link loop"),
+                (PathBuf::from("other-1/back"), "link loop"),
+                (PathBuf::from("other-2"), reasons[2].1),
+                (PathBuf::from("z-link.jpg"), reasons[3].1),
+            ]
+        );
+        assert!(reasons[2].1.starts_with("same folder as"), "{reasons:?}");
+        assert!(reasons[3].1.starts_with("same file as"), "{reasons:?}");
     }
 }

@@ -128,6 +128,8 @@ pub struct FaceDetector {
     short_range: BlazeFaceModel,
     models: FaceModels,
     min_score: f32,
+    /// Drop detections whose eyes no real face has (see `Candidate::implausible`).
+    check_geometry: bool,
 }
 
 impl FaceDetector {
@@ -138,6 +140,7 @@ impl FaceDetector {
             short_range: BlazeFaceModel::load(ModelKind::ShortRange)?,
             models: FaceModels::default(),
             min_score: DEFAULT_MIN_SCORE,
+            check_geometry: true,
         })
     }
 
@@ -147,6 +150,13 @@ impl FaceDetector {
         if !min_score.is_nan() {
             self.min_score = min_score.clamp(0.0, 1.0);
         }
+        self
+    }
+
+    /// Whether detections whose eye geometry no real face has are dropped (on by default;
+    /// off only to measure what the check removes).
+    pub fn with_geometry_check(mut self, check_geometry: bool) -> Self {
+        self.check_geometry = check_geometry;
         self
     }
 
@@ -181,6 +191,10 @@ impl FaceDetector {
         if self.models != FaceModels::FullRange {
             let min_score = self.min_score.max(SHORT_RANGE_MIN_SCORE);
             candidates.extend(self.candidates(&self.short_range, upright, min_score)?);
+        }
+        if self.check_geometry {
+            // Before merging, so a phantom never pulls a real face's box or eyes towards it.
+            candidates.retain(|candidate: &Candidate| candidate.implausible().is_none());
         }
         let mut faces: Vec<Face> = geometry::weighted_nms(candidates, MERGE_IOU)
             .into_iter()

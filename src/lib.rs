@@ -21,6 +21,7 @@ pub mod finish;
 pub mod gallery;
 pub mod identity;
 pub mod inspect;
+pub mod lock;
 pub mod manifest;
 pub mod metadata;
 pub mod names;

@@ -545,7 +545,11 @@ impl RunArgs {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
-    let job = Job::plan(RunOptions::resolve(&args.to_flags())?)?;
+    let options = RunOptions::resolve(&args.to_flags())?;
+    // Held until `run` returns: a second run into this folder is refused (exit 2). Taken once
+    // the settings are checked, so a usage error leaves no output folder behind.
+    let _output_lock = headshot::lock::OutputLock::acquire(&options.output_dir)?;
+    let job = Job::plan(options)?;
     let show_progress = !args.quiet && std::io::stdout().is_terminal();
     let progress = if show_progress {
         let bar = ProgressBar::new(job.photos.len() as u64);

@@ -305,7 +305,8 @@ impl Manifest {
     }
 
     /// `manifest.csv`: a header, then one row per output file (failed photos have none), in
-    /// manifest order; RFC 4180 quoting, CRLF line ends, UTF-8.
+    /// manifest order; RFC 4180 quoting, CRLF line ends, UTF-8. Cells that a spreadsheet
+    /// would run as a formula get a leading `'` (see [`neutralise_formula`]).
     pub fn to_csv(&self) -> String {
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
@@ -316,7 +317,7 @@ impl Manifest {
             let person = photo.person.as_ref().map(|p| p.name.as_str());
             let keywords = photo.keywords.join(CSV_KEYWORD_SEPARATOR);
             for output in &photo.outputs {
-                let _ = writer.write_record([
+                let row = [
                     photo.source.as_str(),
                     person.unwrap_or_default(),
                     photo.display_title().unwrap_or_default(),
@@ -329,11 +330,24 @@ impl Manifest {
                     &output.bytes.to_string(),
                     photo.needs_review.as_deref().unwrap_or_default(),
                     output.format.name(),
-                ]);
+                ];
+                let cells = row.map(neutralise_formula);
+                let _ = writer.write_record(cells.iter().map(|cell| cell.as_bytes()));
             }
         }
         let bytes = writer.into_inner().unwrap_or_default();
         String::from_utf8(bytes).unwrap_or_default()
+    }
+}
+
+/// OWASP's CSV-injection advice: a cell starting with `=`, `+`, `-`, `@`, tab or carriage return
+/// is a formula (or becomes one) in Excel and LibreOffice, so it gets a leading `'`, which they
+/// show as text. Only `manifest.csv` does this; the JSON and the photos keep the exact text.
+fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
 }
 
@@ -457,6 +471,29 @@ mod tests {
         assert!(csv_text.contains("\"O'Brien, \"\"Dana\"\"\""));
         assert!(csv_text.starts_with("source,person,title,"));
         assert_eq!(csv_text.matches("\r\n").count(), 4);
+    }
+
+    #[test]
+    fn csv_cells_that_spreadsheets_run_as_formulas_get_a_quote() {
+        let formula = "=HYPERLINK(\"http://x\",\"a\")";
+        let mut named = photo("shoot/@a.jpg", Some(formula), &[("large", "a.jpg", 1)]);
+        named.caption = Some("+1 555".into());
+        named.keywords = vec!["-x".into(), "ok".into()];
+        named.needs_review = Some("\tcmd".into());
+        let plain = photo("shoot/b.jpg", Some("Ada = Byron"), &[("large", "b.jpg", 1)]);
+        let csv_text = manifest(vec![named, plain]).to_csv();
+        let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+        let rows: Vec<csv::StringRecord> = reader.records().map(|row| row.unwrap()).collect();
+        assert_eq!(
+            &rows[0][0], "shoot/@a.jpg",
+            "a sign inside a cell is harmless"
+        );
+        assert_eq!(&rows[0][1], format!("'{formula}"));
+        assert_eq!(&rows[0][2], format!("'{formula}"));
+        assert_eq!(&rows[0][3], "'+1 555");
+        assert_eq!(&rows[0][4], "'-x; ok");
+        assert_eq!(&rows[0][10], "'\tcmd");
+        assert_eq!(&rows[1][1], "Ada = Byron", "only a leading sign counts");
     }
 
     #[test]

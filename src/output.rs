@@ -35,6 +35,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Removes temp files left by an interrupted run anywhere under `output_dir`; returns how many.
+///
+/// Call it only while holding the folder's [`crate::lock::OutputLock`]: a temp file may belong to
+/// another run that is writing into the same folder right now, and removing it loses that photo.
 pub fn remove_stale_temp_files(output_dir: &Path) -> usize {
     let mut removed = 0;
     let mut folders = vec![output_dir.to_path_buf()];

@@ -134,6 +134,18 @@ pub fn plan_crop(
     preview: &RgbImage,
     faces: &[Face],
 ) -> CropPlan {
+    plan_crop_for(preset, None, upright_size, preview, faces)
+}
+
+/// [`plan_crop`] for one derivative: its warnings (`min_size`) name `derivative`, since
+/// derivatives with crops of their own can differ in what is too small.
+pub fn plan_crop_for(
+    preset: &CropPreset,
+    derivative: Option<&str>,
+    upright_size: (u32, u32),
+    preview: &RgbImage,
+    faces: &[Face],
+) -> CropPlan {
     let mut plan = CropPlan {
         rect: CropRect {
             x: 0,
@@ -197,15 +209,27 @@ pub fn plan_crop(
         plan.rotation_degrees = straighten;
     }
 
-    let long_edge = plan.rect.width.max(plan.rect.height);
-    if long_edge < preset.min_size {
-        plan.warnings.push(format!(
-            "photo too small: the crop's long edge is {long_edge} px, below min_size {}; \
-             derivatives are not upscaled",
-            preset.min_size
-        ));
+    if let Some(warning) = min_size_warning(preset, &plan, derivative) {
+        plan.warnings.push(warning);
     }
     plan
+}
+
+fn min_size_warning(
+    preset: &CropPreset,
+    plan: &CropPlan,
+    derivative: Option<&str>,
+) -> Option<String> {
+    let long_edge = plan.rect.width.max(plan.rect.height);
+    if long_edge >= preset.min_size {
+        return None;
+    }
+    let whose = derivative.map_or_else(String::new, |name| format!(" for the {name:?} derivative"));
+    Some(format!(
+        "photo too small{whose}: the crop's long edge is {long_edge} px, below min_size {}; \
+         derivatives are not upscaled",
+        preset.min_size
+    ))
 }
 
 /// The whole-pixel window of `size` centred as near `centre` as pixels allow;

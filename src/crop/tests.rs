@@ -230,6 +230,20 @@ fn small_photo_warns_and_is_never_upscaled() {
         "{:?}",
         plan.warnings
     );
+    // For one derivative, the warning says which.
+    let named = plan_crop_for(
+        &headshot,
+        Some("large"),
+        (300, 400),
+        &no_preview(),
+        &[face_at((150.0, 150.0), 100.0)],
+    );
+    assert!(
+        named.warnings.iter().any(|warning| warning
+            .starts_with("photo too small for the \"large\" derivative: the crop's long edge")),
+        "{:?}",
+        named.warnings
+    );
     let image = RgbImage::from_pixel(300, 400, GREY);
     for scale in [1.0, 0.5] {
         let working = imageops::thumbnail(&image, (300.0 * scale) as u32, (400.0 * scale) as u32);

@@ -94,6 +94,20 @@ pub(crate) fn anchor_centres() -> Vec<[f32; 2]> {
     centres
 }
 
+// Limits of a real face's geometry (see `Candidate::implausible`), from every detection at
+// score >= 0.3 on the corpus's 512 px copies. Real faces: eye distance / box width 0.27..0.47
+// for faces towards the camera, 0.17 for a farmer looking down; eye lines within 17 degrees of
+// level for portraits, 55 and 61 for a tilted head cut by the frame and the farmer; the eye
+// line 0.18..0.56 down the box; the eyes' midpoint 0.26..0.68 across it. Phantoms (caption
+// text, patterns): eye distance 0.08..0.13, eye lines at 73..90 degrees (stacked "eyes"), eye
+// lines 0.63..0.72 down. The limits sit between, with the margin on the real side.
+const EYE_DISTANCE: (f32, f32) = (0.12, 0.7);
+/// Steepest eye line, in degrees from the horizontal, of a tilted head in an upright photo.
+const MAX_EYE_LINE_DEGREES: f32 = 70.0;
+/// Eye line height within the box (0 top, 1 bottom), and the eyes' midpoint across it.
+const EYE_LINE: (f32, f32) = (0.1, 0.6);
+const EYE_CENTRE: (f32, f32) = (0.15, 0.85);
+
 /// A decoded detection in source pixels, before suppression.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Candidate {
@@ -120,6 +134,35 @@ impl Candidate {
         } else {
             0.0
         }
+    }
+
+    /// Why no real face has this detection's geometry, if none has. BlazeFace also fires on
+    /// windows and tiles, whose two "eyes" it then places stacked or squeezed; a face in an
+    /// upright photo has its eyes side by side, apart by a share of its width, in its upper part.
+    pub fn implausible(&self) -> Option<&'static str> {
+        let [x_min, y_min, x_max, y_max] = self.corners;
+        let (width, height) = (x_max - x_min, y_max - y_min);
+        if width <= 0.0 || height <= 0.0 {
+            return Some("empty box");
+        }
+        // Left to right in the image, as `Face::eyes`: the angle is then within +-90 degrees.
+        let [[right_x, right_y], [left_x, left_y]] = self.to_face().eyes;
+        let (dx, dy) = (left_x - right_x, left_y - right_y);
+        let eye_distance = dx.hypot(dy) / width;
+        if !(EYE_DISTANCE.0..=EYE_DISTANCE.1).contains(&eye_distance) {
+            return Some("eye distance unlike a face's");
+        }
+        if dy.atan2(dx).abs().to_degrees() > MAX_EYE_LINE_DEGREES {
+            return Some("eyes not side by side");
+        }
+        let eye_line = ((right_y + left_y) / 2.0 - y_min) / height;
+        let eye_centre = ((right_x + left_x) / 2.0 - x_min) / width;
+        if !(EYE_LINE.0..=EYE_LINE.1).contains(&eye_line)
+            || !(EYE_CENTRE.0..=EYE_CENTRE.1).contains(&eye_centre)
+        {
+            return Some("eyes outside the upper middle of the box");
+        }
+        None
     }
 
     /// The public record: box as `[x, y, w, h]`, eyes ordered left to right in the image.
@@ -357,5 +400,38 @@ mod tests {
         let b = candidate(0.8, [8.0, 0.0, 18.0, 10.0]); // IoU 2/18
         assert_eq!(weighted_nms(vec![a, b], 0.3).len(), 2);
         assert!(weighted_nms(Vec::new(), 0.3).is_empty());
+    }
+
+    #[test]
+    fn stacked_squeezed_or_low_eyes_are_no_face() {
+        // A 100 px box with eyes 40 px apart, level, 30% down: a face.
+        let face = |right: [f32; 2], left: [f32; 2]| Candidate {
+            score: 0.9,
+            corners: [0.0, 0.0, 100.0, 100.0],
+            keypoints: [
+                right,
+                left,
+                [50.0, 50.0],
+                [50.0, 70.0],
+                [5.0, 40.0],
+                [95.0, 40.0],
+            ],
+        };
+        assert_eq!(face([30.0, 30.0], [70.0, 30.0]).implausible(), None);
+        // A head tilted by 45 degrees is still a face.
+        assert_eq!(face([36.0, 18.0], [64.0, 46.0]).implausible(), None);
+        // A window: two "eyes" one above the other.
+        assert_eq!(
+            face([50.0, 20.0], [52.0, 55.0]).implausible(),
+            Some("eyes not side by side")
+        );
+        assert_eq!(
+            face([47.0, 30.0], [53.0, 30.0]).implausible(),
+            Some("eye distance unlike a face's")
+        );
+        assert_eq!(
+            face([30.0, 75.0], [70.0, 75.0]).implausible(),
+            Some("eyes outside the upper middle of the box")
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! (resource 0x0404) and its MD5 digest (resource 0x0425), which tells Photoshop,
 //! exiftool and other MWG readers that the IIM and XMP values are in sync.
 
-use super::{clean_text, md5, OutputMetadata};
+use md5::{Digest, Md5};
+
+use super::{clean_text, OutputMetadata};
 
 /// Photoshop resource holding the IPTC-IIM record.
 const RESOURCE_IPTC: u16 = 0x0404;
@@ -23,7 +25,7 @@ pub(super) fn photoshop_resources(meta: &OutputMetadata) -> Vec<u8> {
     let record = iim_record(meta);
     let mut resources = Vec::with_capacity(record.len() + 64);
     push_resource(&mut resources, RESOURCE_IPTC, &record);
-    push_resource(&mut resources, RESOURCE_IPTC_DIGEST, &md5::digest(&record));
+    push_resource(&mut resources, RESOURCE_IPTC_DIGEST, &Md5::digest(&record));
     resources
 }
 
@@ -193,6 +195,9 @@ mod tests {
         assert_eq!(size as usize, record.len());
         let digest_at = 12 + record.len() + record.len() % 2;
         assert_eq!(&resources[digest_at..digest_at + 6], b"8BIM\x04\x25");
-        assert_eq!(&resources[digest_at + 12..], md5::digest(&record));
+        assert_eq!(
+            &resources[digest_at + 12..],
+            Md5::digest(&record).as_slice()
+        );
     }
 }

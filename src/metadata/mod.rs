@@ -22,7 +22,6 @@ mod avif;
 mod exif_write;
 mod iptc;
 mod jpeg;
-mod md5;
 mod webp;
 mod xmp;
 

@@ -565,7 +565,7 @@ fn read_text(path: &Path) -> Result<String, SheetError> {
 }
 
 /// UTF-8 (BOM optional) or UTF-16 with BOM; an invalid byte is reported with its line.
-fn decode_text(path: &Path, bytes: &[u8]) -> Result<String, SheetError> {
+pub fn decode_text(path: &Path, bytes: &[u8]) -> Result<String, SheetError> {
     let not_text = |line: u64| SheetError::NotText {
         path: path.to_path_buf(),
         line,

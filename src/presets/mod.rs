@@ -116,72 +116,113 @@ impl DerivativeSpec {
     }
 }
 
+/// A mistake in an export preset: the key it is about (`derivative.1.quality`, for the line)
+/// and what is wrong, naming the derivative.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportProblem {
+    pub key: String,
+    pub message: String,
+}
+
 impl ExportPreset {
     /// Checks values a photographer could get wrong; errors name the derivative and key.
     pub fn validate(&self) -> Result<(), String> {
+        self.check().map_err(|problem| problem.message)
+    }
+
+    /// Like [`ExportPreset::validate`], also giving the key path of the mistake.
+    pub fn check(&self) -> Result<(), ExportProblem> {
         if self.derivatives.is_empty() {
-            return Err("needs at least one [[derivative]]".to_string());
+            return Err(ExportProblem {
+                key: "derivative".to_string(),
+                message: "needs at least one [[derivative]]".to_string(),
+            });
         }
         let mut seen = std::collections::HashSet::new();
-        for derivative in &self.derivatives {
+        for (index, derivative) in self.derivatives.iter().enumerate() {
             let name = &derivative.name;
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                return Err(format!(
-                    "derivative name {name:?}: use letters, digits, '-' and '_' only"
-                ));
-            }
+            let problem = |key: &str, message: String| ExportProblem {
+                key: format!("derivative.{index}.{key}"),
+                message: format!("derivative {name:?}: {message}"),
+            };
             if !seen.insert(name.clone()) {
-                return Err(format!("derivative {name:?} is defined twice"));
+                return Err(problem("name", "is defined twice".to_string()));
             }
-            if !(1..=100).contains(&derivative.quality) {
-                return Err(format!(
-                    "derivative {name:?}: quality = {} is out of range; allowed 1..=100",
-                    derivative.quality
-                ));
-            }
-            if !(1..=derivative.quality).contains(&derivative.min_quality) {
-                return Err(format!(
-                    "derivative {name:?}: min_quality = {} is out of range; allowed 1..=quality ({})",
-                    derivative.min_quality, derivative.quality
-                ));
-            }
-            if let Some(max_bytes) = derivative.max_bytes {
-                if max_bytes < MIN_MAX_BYTES {
-                    return Err(format!(
-                        "derivative {name:?}: max_bytes = {max_bytes} is too small; allowed {MIN_MAX_BYTES} or more (the metadata alone takes a few kB)"
-                    ));
-                }
-            }
-            if derivative.format == OutputFormat::Webp && derivative.chroma != Chroma::Quarter {
-                return Err(format!(
-                    "derivative {name:?}: lossy WebP always stores colour at 4:2:0; remove chroma = \"{}\" or use format = \"jpeg\" or \"avif\"",
-                    derivative.chroma.name()
-                ));
-            }
-            match (derivative.long_edge, derivative.size) {
-                (Some(_), Some(_)) => {
-                    return Err(format!(
-                        "derivative {name:?}: give either long_edge or size, not both"
-                    ))
-                }
-                (Some(edge), None) if !(16..=16384).contains(&edge) => {
-                    return Err(format!(
-                        "derivative {name:?}: long_edge = {edge} is out of range; allowed 16..=16384"
-                    ))
-                }
-                (None, Some([w, h])) if !(16..=16384).contains(&w) || !(16..=16384).contains(&h) => {
-                    return Err(format!(
-                        "derivative {name:?}: size = [{w}, {h}] is out of range; each side 16..=16384"
-                    ))
-                }
-                _ => {}
-            }
+            derivative
+                .check()
+                .map_err(|(key, message)| problem(key, message))?;
         }
         Ok(())
+    }
+}
+
+impl DerivativeSpec {
+    /// One derivative's own values: the key at fault and why.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        let name = &self.name;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err((
+                "name",
+                "a name may use only letters, digits, '-' and '_'".to_string(),
+            ));
+        }
+        if !(1..=100).contains(&self.quality) {
+            return Err((
+                "quality",
+                format!(
+                    "quality = {} is out of range; allowed 1..=100",
+                    self.quality
+                ),
+            ));
+        }
+        if !(1..=self.quality).contains(&self.min_quality) {
+            return Err((
+                "min_quality",
+                format!(
+                    "min_quality = {} is out of range; allowed 1..=quality ({})",
+                    self.min_quality, self.quality
+                ),
+            ));
+        }
+        if let Some(max_bytes) = self.max_bytes.filter(|&bytes| bytes < MIN_MAX_BYTES) {
+            return Err((
+                "max_bytes",
+                format!("max_bytes = {max_bytes} is too small; allowed {MIN_MAX_BYTES} or more (the metadata alone takes a few kB)"),
+            ));
+        }
+        if self.format == OutputFormat::Webp && self.chroma != Chroma::Quarter {
+            return Err((
+                "chroma",
+                format!(
+                    "lossy WebP always stores colour at 4:2:0; remove chroma = \"{}\" or use format = \"jpeg\" or \"avif\"",
+                    self.chroma.name()
+                ),
+            ));
+        }
+        self.check_size()
+    }
+
+    fn check_size(&self) -> Result<(), (&'static str, String)> {
+        let sides = 16..=16384;
+        match (self.long_edge, self.size) {
+            (Some(_), Some(_)) => Err((
+                "size",
+                "give either long_edge or size, not both".to_string(),
+            )),
+            (Some(edge), None) if !sides.contains(&edge) => Err((
+                "long_edge",
+                format!("long_edge = {edge} is out of range; allowed 16..=16384"),
+            )),
+            (None, Some([w, h])) if !sides.contains(&w) || !sides.contains(&h) => Err((
+                "size",
+                format!("size = [{w}, {h}] is out of range; each side 16..=16384"),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -199,10 +240,10 @@ pub fn parse_export(origin: &str, text: &str) -> Result<ExportPreset, ConfigErro
         line: error.span().map(|span| line_of(text, span.start)),
         message: error.message().to_string(),
     })?;
-    preset.validate().map_err(|message| ConfigError::Preset {
+    preset.check().map_err(|problem| ConfigError::Preset {
         file: origin.to_string(),
-        line: None,
-        message,
+        line: key_line(text, &problem.key),
+        message: problem.message,
     })?;
     Ok(preset)
 }
@@ -315,8 +356,26 @@ mod tests {
                     "[[derivative]]\nname = \"x\"\nquality = 0\n",
                 ),
                 "export",
-                "",
+                ":3:",
                 "quality = 0",
+            ),
+            (
+                write(
+                    "second.toml",
+                    "[[derivative]]\nname = \"a\"\nquality = 80\n\n[[derivative]]\nname = \"b\"\n# small\nmax_bytes = 10\n",
+                ),
+                "export",
+                ":8:",
+                "derivative \"b\": max_bytes = 10",
+            ),
+            (
+                write(
+                    "twice.toml",
+                    "[[derivative]]\nname = \"a\"\n[[derivative]]\nname = \"a\"\n",
+                ),
+                "export",
+                ":4:",
+                "defined twice",
             ),
             (
                 write("cycle.toml", "extends = \"cycle.toml\"\n"),
@@ -366,6 +425,13 @@ mod tests {
         let error =
             parse_export("x.toml", "[[derivative]]\nname = \"a\"\nquality = 101\n").unwrap_err();
         assert!(error.to_string().contains("quality = 101"), "{error}");
+        assert!(error.to_string().starts_with("x.toml:3:"), "{error}");
+        let error = parse_export(
+            "x.toml",
+            "[[derivative]]\nname = \"a\"\n\n[[derivative]]\nname = \"b\"\nsize = [8, 8]\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().starts_with("x.toml:6:"), "{error}");
         let error =
             parse_export("x.toml", "[[derivative]]\nname = \"a\"\ncolour = 1\n").unwrap_err();
         assert!(error.to_string().contains("colour"), "{error}");
@@ -435,6 +501,9 @@ pub struct ShootFile {
     pub max_gap: Option<String>,
     /// Caption template, e.g. `{name}, {event}`.
     pub caption: Option<String>,
+    /// The file this was read from and its text, for errors about the files it names.
+    #[serde(skip)]
+    pub origin: Option<(std::path::PathBuf, String)>,
 }
 
 impl ShootFile {
@@ -444,10 +513,61 @@ impl ShootFile {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|error| ConfigError::Preset {
+        let shoot: ShootFile = toml::from_str(&text).map_err(|error| ConfigError::Preset {
             file: path.display().to_string(),
             line: error.span().map(|span| line_of(&text, span.start)),
             message: error.message().trim().to_string(),
+        })?;
+        Ok(ShootFile {
+            origin: Some((path.to_path_buf(), text)),
+            ..shoot
         })
+    }
+
+    /// An error about the preset or file that `key` of this shoot file names (missing, unknown)
+    /// as an error of the shoot file, at the key's line: `headshot.toml:3: export = "x.toml": ...`.
+    /// Errors inside the named file already name that file and are returned as they are.
+    pub fn blame(&self, key: &str, error: ConfigError) -> ConfigError {
+        let Some((path, text)) = &self.origin else {
+            return error;
+        };
+        if matches!(error, ConfigError::Preset { .. }) {
+            return error;
+        }
+        let value = toml::from_str::<toml::Table>(text)
+            .ok()
+            .and_then(|table| table.get(key).map(ToString::to_string));
+        let Some(value) = value else {
+            return error;
+        };
+        ConfigError::Preset {
+            file: path.display().to_string(),
+            line: key_line(text, key),
+            message: format!("{key} = {value}: {error}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod shoot_file_tests {
+    use super::*;
+
+    #[test]
+    fn a_preset_the_shoot_file_names_but_cannot_be_found_names_the_shoot_file() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("headshot.toml");
+        std::fs::write(&path, "event = \"RustConf\"\nexport = \"x.toml\"\n").unwrap();
+        let shoot = ShootFile::load(&path).unwrap();
+        let missing = Registry::default()
+            .export_relative("x.toml", folder.path())
+            .unwrap_err();
+        let message = shoot.blame("export", missing).to_string();
+        let expected = format!("{}:2: export = \"x.toml\": ", path.display());
+        assert!(message.starts_with(&expected), "{message}");
+        assert!(message.contains("x.toml: "), "{message}");
+        // Not set in the file: the error is not the file's.
+        let unknown = Registry::default().tone("nope", folder.path()).unwrap_err();
+        let kept = unknown.to_string();
+        assert_eq!(shoot.blame("tone", unknown).to_string(), kept);
     }
 }

@@ -257,10 +257,9 @@ impl Registry {
             .find(kind, reference, relative_to, false)
             .ok()
             .map(|source| source.text);
-        let top_key = key.split('.').next().unwrap_or(key);
         ConfigError::Preset {
             file: origin.to_string(),
-            line: text.as_deref().and_then(|text| key_line(text, top_key)),
+            line: text.as_deref().and_then(|text| key_line(text, key)),
             message,
         }
     }
@@ -337,14 +336,16 @@ impl Registry {
         relative_to: &Path,
     ) -> Result<Resolved<ExportPreset>, ConfigError> {
         let resolved = self.resolve::<ExportPreset>(PresetKind::Export, reference, relative_to)?;
-        resolved
-            .preset
-            .validate()
-            .map_err(|message| ConfigError::Preset {
-                file: resolved.origin.clone(),
-                line: None,
-                message,
-            })?;
+        if let Err(problem) = resolved.preset.check() {
+            return Err(self.range_error(
+                PresetKind::Export,
+                reference,
+                relative_to,
+                &resolved.origin,
+                &problem.key,
+                problem.message,
+            ));
+        }
         Ok(resolved)
     }
 
@@ -471,18 +472,37 @@ fn merge_tables(parent: &mut toml::Table, child: toml::Table) {
     }
 }
 
-/// 1-based line where `key = ...`, `key.sub = ...` or `[key]` is written in a TOML text.
+/// 1-based line of a key in a TOML text, from the parser's spans. `key` is a path with `.`
+/// between steps; a number steps into an array (`derivative.1.quality` is `quality` in the
+/// second `[[derivative]]`). Where the path ends early (a key the file does not set), the line
+/// of the deepest step found.
 pub fn key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| {
-            let line = line.trim_start();
-            let assigns = line.strip_prefix(key).is_some_and(|rest| {
-                let rest = rest.trim_start();
-                rest.starts_with('=') || rest.starts_with('.')
-            });
-            assigns
-                || line.starts_with(&format!("[{key}]"))
-                || line.starts_with(&format!("[{key}."))
-        })
-        .map(|index| index + 1)
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let mut table = document.get_ref();
+    let mut line = None;
+    let mut steps = key.split('.').peekable();
+    while let Some(step) = steps.next() {
+        let Some((found, value)) = table.get_key_value(step) else {
+            break;
+        };
+        line = Some(line_of(text, found.span().start));
+        let mut value = value;
+        if let toml::de::DeValue::Array(items) = value.get_ref() {
+            let Some(item) = steps
+                .peek()
+                .and_then(|index| index.parse::<usize>().ok())
+                .and_then(|index| items.get(index))
+            else {
+                break;
+            };
+            steps.next();
+            line = Some(line_of(text, item.span().start));
+            value = item;
+        }
+        match value.get_ref() {
+            toml::de::DeValue::Table(inner) => table = inner,
+            _ => break,
+        }
+    }
+    line
 }
