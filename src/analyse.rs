@@ -56,6 +56,8 @@ pub struct AnalysisNeeds {
     pub slates: bool,
     /// Crop presets by [`crop_key`].
     pub crops: Vec<(String, CropPreset)>,
+    /// For each entry of `crops`, the derivatives it cuts (named in its warnings).
+    pub crop_users: Vec<String>,
 }
 
 impl AnalysisNeeds {
@@ -166,12 +168,14 @@ impl Analysers {
             self.runs.slates.fetch_add(1, Ordering::Relaxed);
             analysis.slate_code = Some(names::read_slate(working));
         }
-        for (key, preset) in &needs.crops {
+        for (index, (key, preset)) in needs.crops.iter().enumerate() {
             if analysis.crops.contains_key(key) {
                 continue;
             }
             self.runs.crops.fetch_add(1, Ordering::Relaxed);
-            let plan = crop::plan_crop(preset, analysis.upright_size, preview, analysis.faces());
+            let users = needs.crop_users.get(index).map(String::as_str);
+            let upright = analysis.upright_size;
+            let plan = crop::plan_crop_for(preset, users, upright, preview, analysis.faces());
             analysis.crops.insert(key.clone(), plan);
         }
     }

@@ -166,14 +166,21 @@ impl Job {
 
     /// What every photo's analysis must hold for this run.
     pub fn analysis_needs(&self) -> AnalysisNeeds {
-        let mut crops = Vec::new();
-        for (_, preset) in self.options.crop_presets() {
+        let mut crops: Vec<(String, crate::crop::CropPreset)> = Vec::new();
+        let mut crop_users: Vec<String> = Vec::new();
+        let derivatives = self.options.export.derivatives.iter();
+        for (spec, (_, preset)) in derivatives.zip(self.options.crop_presets()) {
             let key = analyse::crop_key(preset);
-            if !crops.iter().any(|(known, _)| known == &key) {
-                crops.push((key, preset.clone()));
+            match crops.iter().position(|(known, _)| known == &key) {
+                Some(index) => crop_users[index] = format!("{}, {}", crop_users[index], spec.name),
+                None => {
+                    crops.push((key, preset.clone()));
+                    crop_users.push(spec.name.clone());
+                }
             }
         }
         AnalysisNeeds {
+            crop_users,
             faces: self.options.needs_faces(),
             identity: self.options.needs_identity(),
             slates: self.options.reads_slates(),
