@@ -128,12 +128,15 @@ pub fn check_sheet(photos: &[PlannedPhoto], options: &RunOptions) -> Result<(), 
     let Some(names::NamesFrom::Sheet(sheet)) = &options.naming.source else {
         return Ok(());
     };
+    let cameras: Vec<String> = photos.iter().map(PlannedPhoto::camera_id).collect();
     let refs: Vec<PhotoRef<'_>> = photos
         .iter()
-        .map(|photo| PhotoRef {
+        .zip(&cameras)
+        .map(|(photo, camera)| PhotoRef {
             path: &photo.input.path,
             relative: &photo.input.relative,
             capture_time: photo.exif.capture_time.as_ref(),
+            camera: Some(camera),
         })
         .collect();
     names::assign(&NameSource::Sheet(sheet), &refs, &options.naming.assign)
@@ -149,12 +152,15 @@ fn assign_names(
     let Some(source) = &options.naming.source else {
         return Ok((vec![PhotoAssignment::default(); facts.len()], None));
     };
+    let cameras: Vec<String> = facts.iter().map(|fact| fact.photo.camera_id()).collect();
     let refs: Vec<PhotoRef<'_>> = facts
         .iter()
-        .map(|fact| PhotoRef {
+        .zip(&cameras)
+        .map(|(fact, camera)| PhotoRef {
             path: &fact.photo.input.path,
             relative: &fact.photo.input.relative,
             capture_time: fact.photo.exif.capture_time.as_ref(),
+            camera: Some(camera),
         })
         .collect();
     let assignments = match source {

@@ -110,6 +110,14 @@ pub struct PlannedPhoto {
     pub exif_warnings: Vec<String>,
 }
 
+impl PlannedPhoto {
+    /// Which camera took it ([`ExifInfo::camera_id`], in the folder the photo was found in).
+    pub fn camera_id(&self) -> String {
+        self.exif
+            .camera_id(self.input.path.parent().unwrap_or(Path::new("")))
+    }
+}
+
 /// A file passed over in an input folder, with the reason.
 pub type IgnoredPath = (PathBuf, String);
 
