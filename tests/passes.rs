@@ -27,12 +27,7 @@ fn counts(manifest: &Value) -> (u64, u64, u64, u64, u64) {
 /// Portraits from the corpus (public-domain ones and others), copied into a fresh shoot.
 fn portrait_shoot(corpus: &Path) -> tempfile::TempDir {
     let shoot = tempfile::tempdir().unwrap();
-    for name in [
-        "obama.jpg",
-        "biden.jpg",
-        "rose_leslie_img2.jpg",
-        "two_people.jpg",
-    ] {
+    for name in ["obama.jpg", "biden.jpg", "rose_leslie_img2.jpg", "two_people.jpg"] {
         fs::copy(corpus.join("faces").join(name), shoot.path().join(name)).unwrap();
     }
     fs::copy(
@@ -55,19 +50,12 @@ fn reruns_decode_and_analyse_only_what_their_change_needs() {
         args
     };
 
-    let (code, first) = run_shoot(
-        &[shoot.path()],
-        out.path(),
-        &with(&["--tone", "clean-bright"]),
-    );
+    let (code, first) = run_shoot(&[shoot.path()], out.path(), &with(&["--tone", "clean-bright"]));
     assert_eq!(code, 0);
     let photos = first["summary"]["photos"].as_u64().unwrap();
     assert_eq!(photos, 5);
     // Two crop presets in the gallery export (headshot-4x5, and avatar-1x1 for its avatar).
-    assert_eq!(
-        counts(&first),
-        (photos, photos, photos * 2, photos, photos * 4)
-    );
+    assert_eq!(counts(&first), (photos, photos, photos * 2, photos, photos * 4));
 
     // Tone changed: every photo is decoded and rendered again, but no analyser runs.
     let (code, toned) = run_shoot(&[shoot.path()], out.path(), &with(&["--tone", "warm"]));
@@ -86,14 +74,7 @@ fn reruns_decode_and_analyse_only_what_their_change_needs() {
     let (code, exported) = run_shoot(
         &[shoot.path()],
         out.path(),
-        &[
-            "--crop",
-            "headshot-4x5",
-            "--export",
-            "web",
-            "--tone",
-            "warm",
-        ],
+        &["--crop", "headshot-4x5", "--export", "web", "--tone", "warm"],
     );
     assert_eq!(code, 0);
     let (decodes, faces, crops, renders, _) = counts(&exported);
@@ -129,10 +110,7 @@ fn reruns_decode_and_analyse_only_what_their_change_needs() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&read.stdout);
-        assert!(
-            text.contains("Ann Example") && text.contains("PyCon"),
-            "{text}"
-        );
+        assert!(text.contains("Ann Example") && text.contains("PyCon"), "{text}");
     }
 
     // A names sheet added: still no decode; only the named photo's outputs change.
@@ -225,11 +203,7 @@ fn inspect_and_run_report_the_same_faces_and_crops() {
     let mut args = vec!["inspect", "--json", "--crop", "headshot-4x5"];
     args.extend(files.iter().map(String::as_str));
     let output = headshot(&args);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let inspected: Value = serde_json::from_slice(&output.stdout).unwrap();
     for (name, inspection) in names.iter().zip(inspected.as_array().unwrap()) {
         let record = photo(&manifest, name);
