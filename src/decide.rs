@@ -73,7 +73,8 @@ pub fn decide(facts: &[PhotoFacts<'_>], options: &RunOptions) -> Result<Decision
         .enumerate()
         .map(|(position, (fact, assignment))| {
             let person = assignment.person.as_ref();
-            let event = options.shoot.event.as_deref();
+            let shoot = options.shoot_for(fact.photo);
+            let event = shoot.event.as_deref();
             let mut plan = PhotoPlan {
                 caption: options
                     .naming
@@ -209,6 +210,7 @@ fn output_paths(
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| "photo".to_string());
+    let shoot = options.shoot_for(photo);
     let capture = photo.exif.capture_time.as_ref();
     let date = capture.map(|time| time.date().to_string());
     let time = capture.map(ExifCaptureTime::time_for_filename);
@@ -223,7 +225,7 @@ fn output_paths(
                 seq_width,
                 date: date.as_deref(),
                 time: time.as_deref(),
-                event: options.shoot.event.as_deref(),
+                event: shoot.event.as_deref(),
                 name: person.map(|person| person.name.as_str()),
                 person_seq: assignment.person_seq,
                 columns: person.map(|person| person.extra.as_slice()).unwrap_or(&[]),
@@ -280,7 +282,7 @@ fn photo_metadata(
     window: &CropWindow,
     size: PixelSize,
 ) -> OutputMetadata {
-    let shoot = &options.shoot;
+    let shoot = &options.shoot_for(fact.photo);
     let name = plan.assignment.person.as_ref().map(|p| p.name.clone());
     let mut metadata = OutputMetadata::new(size.width, size.height);
     metadata.event = shoot.event.clone();

@@ -47,6 +47,8 @@ pub struct RunOptions {
     pub naming: NamingConfig,
     /// The shoot file this run read, if any (it is no photo, and not worth reporting as ignored).
     pub shoot_file: Option<PathBuf>,
+    /// Shoot files per folder and `[camera]` tables: see [`RunOptions::shoot_for`].
+    pub shoot_layers: crate::shoot_files::ShootLayers,
 }
 
 impl RunOptions {
@@ -71,6 +73,7 @@ impl RunOptions {
     /// Files the run reads as settings (shoot file, names sheet, roster): not ignored photos.
     pub fn settings_files(&self) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = self.shoot_file.iter().cloned().collect();
+        files.extend(self.shoot_layers.files.iter().cloned());
         match &self.naming.source {
             Some(crate::names::NamesFrom::Sheet(sheet)) => files.push(sheet.path.clone()),
             Some(crate::names::NamesFrom::Slates {
@@ -82,6 +85,12 @@ impl RunOptions {
             .iter()
             .filter_map(|file| fs::canonicalize(file).ok())
             .collect()
+    }
+
+    /// Event, credit and copyright for one photo: its folders' shoot files (inner over outer),
+    /// its camera's table, then flags.
+    pub fn shoot_for(&self, photo: &PlannedPhoto) -> ShootInfo {
+        self.shoot_layers.for_photo(&photo.input.path, &photo.exif)
     }
 
     /// Whether QR slates name the shoot, so every photo is read for a code.

@@ -901,3 +901,63 @@ fn slates_command_prints_cards_that_read_back() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("roster.csv:1:"));
 }
+
+/// The `IFD0:Artist` exiftool reads back from a photo's first output.
+fn artist_of(shoot: &Shoot, manifest: &Value, file_name: &str) -> String {
+    let record = photo(manifest, file_name);
+    let path = shoot
+        .out()
+        .join(record["outputs"][0]["path"].as_str().unwrap());
+    let output = std::process::Command::new("exiftool")
+        .args(["-s3", "-IFD0:Artist"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+#[test]
+fn nested_shoot_files_credit_each_photographer_and_camera_tables_win() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    if !common::tool_available("exiftool", "-ver") {
+        return;
+    }
+    let shoot = Shoot::new();
+    shoot.copy(&corpus, "faces/obama.jpg", "ted/T1.jpg");
+    shoot.copy(&corpus, "faces/biden.jpg", "erich/day2/E1.jpg");
+    shoot.copy(&corpus, "faces/rose_leslie_img2.jpg", "erich/E2.jpg");
+    common::exiftool_set(
+        &[&shoot.root().join("erich/E2.jpg")],
+        &["-ExifIFD:SerialNumber=LOANER-7"],
+    );
+    fs::write(
+        shoot.root().join("ted/headshot.toml"),
+        "credit = \"Ted Leung\"\n[camera.\"LOANER-7\"]\ncredit = \"Guest Photographer\"\n",
+    )
+    .unwrap();
+    fs::write(
+        shoot.root().join("erich/headshot.toml"),
+        "credit = \"Erich Heine\"\ncopyright = \"CC BY 4.0\"\n",
+    )
+    .unwrap();
+    let (code, manifest) = shoot.run(&[]);
+    assert_eq!(code, 0, "{manifest}");
+    assert_eq!(artist_of(&shoot, &manifest, "T1.jpg"), "Ted Leung");
+    assert_eq!(artist_of(&shoot, &manifest, "E1.jpg"), "Erich Heine");
+    // The loaner's table (in Ted's file) follows its camera into Erich's folder.
+    assert_eq!(artist_of(&shoot, &manifest, "E2.jpg"), "Guest Photographer");
+    assert!(
+        manifest["ignored"]
+            .to_string()
+            .find("headshot.toml")
+            .is_none(),
+        "{}",
+        manifest["ignored"]
+    );
+    // Flags over all.
+    let (code, manifest) = shoot.run(&["--credit", "Desk"]);
+    assert_eq!(code, 0);
+    assert_eq!(artist_of(&shoot, &manifest, "E1.jpg"), "Desk");
+}

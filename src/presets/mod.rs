@@ -435,6 +435,9 @@ pub struct ShootFile {
     pub max_gap: Option<String>,
     /// Caption template, e.g. `{name}, {event}`.
     pub caption: Option<String>,
+    /// `[camera."SERIAL"]` / `[camera."Make Model"]`: credit, copyright, clock offset per camera.
+    #[serde(default)]
+    pub camera: std::collections::BTreeMap<String, crate::shoot_files::CameraSettings>,
 }
 
 impl ShootFile {
