@@ -13,6 +13,7 @@ use crate::naming::{check_template_extension, NameTemplate, DEFAULT_TEMPLATE};
 use crate::plan::{RunOptions, ShootInfo};
 use crate::presets::{Registry, ShootFile};
 use crate::rerun::RerunPolicy;
+use crate::shoot_files::ShootLayers;
 
 /// Who is in which photo, as flags give it (each falls back to the shoot file).
 #[derive(Debug, Clone, Default)]
@@ -181,6 +182,20 @@ impl RunOptions {
             .or(shoot.template.clone())
             .unwrap_or_else(|| DEFAULT_TEMPLATE.to_string());
         let template = checked_template(&template, &export, &naming)?;
+        // A `--config` file is under every folder's; a folder's own file applies below it only.
+        let no_file = ShootFile::default();
+        let run_wide_base = if flags.config.is_some() {
+            &shoot
+        } else {
+            &no_file
+        };
+        let flag_info = ShootInfo {
+            event: flags.event.clone(),
+            credit: flags.credit.clone(),
+            copyright: flags.copyright.clone(),
+        };
+        let shoot_layers =
+            ShootLayers::load(run_wide_base, flag_info, &flags.inputs, &flags.output_dir)?;
         Ok(RunOptions {
             inputs: flags.inputs.clone(),
             output_dir: flags.output_dir.clone(),
@@ -207,6 +222,7 @@ impl RunOptions {
             naming,
             shoot_file,
             biometrics: !flags.no_biometrics,
+            shoot_layers,
         })
     }
 }

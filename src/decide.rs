@@ -85,7 +85,8 @@ pub fn decide(facts: &[PhotoFacts<'_>], options: &RunOptions) -> Result<Decision
             let identity_review = identity.review.get(position).cloned().flatten();
             let face_group = identity.face_groups.get(position).cloned().flatten();
             let person = assignment.person.as_ref();
-            let event = options.shoot.event.as_deref();
+            let shoot = options.shoot_for(fact.photo);
+            let event = shoot.event.as_deref();
             let mut plan = PhotoPlan {
                 caption: options
                     .naming
@@ -142,12 +143,15 @@ pub fn check_sheet(photos: &[PlannedPhoto], options: &RunOptions) -> Result<(), 
     let Some(names::NamesFrom::Sheet(sheet)) = &options.naming.source else {
         return Ok(());
     };
+    let cameras: Vec<String> = photos.iter().map(PlannedPhoto::camera_id).collect();
     let refs: Vec<PhotoRef<'_>> = photos
         .iter()
-        .map(|photo| PhotoRef {
+        .zip(&cameras)
+        .map(|(photo, camera)| PhotoRef {
             path: &photo.input.path,
             relative: &photo.input.relative,
             capture_time: photo.exif.capture_time.as_ref(),
+            camera: Some(camera),
         })
         .collect();
     names::assign(&NameSource::Sheet(sheet), &refs, &options.naming.assign)
@@ -163,12 +167,15 @@ fn assign_names(
     let Some(source) = &options.naming.source else {
         return Ok((vec![PhotoAssignment::default(); facts.len()], None));
     };
+    let cameras: Vec<String> = facts.iter().map(|fact| fact.photo.camera_id()).collect();
     let refs: Vec<PhotoRef<'_>> = facts
         .iter()
-        .map(|fact| PhotoRef {
+        .zip(&cameras)
+        .map(|(fact, camera)| PhotoRef {
             path: &fact.photo.input.path,
             relative: &fact.photo.input.relative,
             capture_time: fact.photo.exif.capture_time.as_ref(),
+            camera: Some(camera),
         })
         .collect();
     let assignments = match source {
@@ -217,6 +224,7 @@ fn output_paths(
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_else(|| "photo".to_string());
+    let shoot = options.shoot_for(photo);
     let capture = photo.exif.capture_time.as_ref();
     let date = capture.map(|time| time.date().to_string());
     let time = capture.map(ExifCaptureTime::time_for_filename);
@@ -231,7 +239,7 @@ fn output_paths(
                 seq_width,
                 date: date.as_deref(),
                 time: time.as_deref(),
-                event: options.shoot.event.as_deref(),
+                event: shoot.event.as_deref(),
                 name: person.map(|person| person.name.as_str()),
                 person_seq: assignment.person_seq,
                 columns: person.map(|person| person.extra.as_slice()).unwrap_or(&[]),
@@ -288,7 +296,7 @@ fn photo_metadata(
     window: &CropWindow,
     size: PixelSize,
 ) -> OutputMetadata {
-    let shoot = &options.shoot;
+    let shoot = &options.shoot_for(fact.photo);
     let name = plan.assignment.person.as_ref().map(|p| p.name.clone());
     let mut metadata = OutputMetadata::new(size.width, size.height);
     metadata.event = shoot.event.clone();

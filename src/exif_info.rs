@@ -84,9 +84,27 @@ pub struct ExifInfo {
     pub focal_length: Option<f64>,
     pub artist: Option<String>,
     pub copyright: Option<String>,
+    /// The camera body's serial number (EXIF BodySerialNumber).
+    pub serial: Option<String>,
 }
 
 impl ExifInfo {
+    /// Which camera took the photo: its body serial number when the EXIF has one, else its make
+    /// and model in `folder` (two bodies of one model in one folder cannot be told apart).
+    /// Slates and `first_file` rows name the following frames of the same camera only.
+    pub fn camera_id(&self, folder: &std::path::Path) -> String {
+        let camera = self.camera();
+        match (&self.serial, camera) {
+            (Some(serial), Some(camera)) => format!("{camera} #{serial}"),
+            (Some(serial), None) => format!("#{serial}"),
+            (None, camera) => format!(
+                "{} in {}",
+                camera.as_deref().unwrap_or("unknown camera"),
+                folder.display()
+            ),
+        }
+    }
+
     /// `Make Model`, without the make repeated when the model already starts with it.
     pub fn camera(&self) -> Option<String> {
         match (&self.make, &self.model) {
@@ -221,6 +239,7 @@ fn summarize(exif: &exif::Exif, warnings: &mut Vec<String>) -> ExifInfo {
         focal_length: rational_field(exif, Tag::FocalLength).map(|(n, d)| n as f64 / d as f64),
         artist: text(Tag::Artist),
         copyright: text(Tag::Copyright),
+        serial: text(Tag::BodySerialNumber),
     }
 }
 
@@ -331,6 +350,23 @@ mod tests {
         assert_eq!(format_exposure_time((1, 125)), "1/125");
         assert_eq!(format_exposure_time((10, 1250)), "1/125");
         assert_eq!(format_exposure_time((2, 1)), "2");
+    }
+
+    #[test]
+    fn camera_id_is_the_serial_else_make_model_and_folder() {
+        let mut info = ExifInfo {
+            make: Some("Canon".to_string()),
+            model: Some("Canon EOS R6".to_string()),
+            ..ExifInfo::default()
+        };
+        let folder = std::path::Path::new("shoot/ted");
+        assert_eq!(info.camera_id(folder), "Canon EOS R6 in shoot/ted");
+        info.serial = Some("012345".to_string());
+        assert_eq!(info.camera_id(folder), "Canon EOS R6 #012345");
+        assert_eq!(
+            ExifInfo::default().camera_id(folder),
+            "unknown camera in shoot/ted"
+        );
     }
 
     #[test]

@@ -405,6 +405,7 @@ mod tests {
             orientation: 1,
             capture_time: None,
             camera: None,
+            camera_id: None,
             lens: None,
             exposure: Exposure::default(),
             presets: PresetsUsed {

@@ -27,6 +27,8 @@ pub struct Inspection {
     pub orientation_meaning: &'static str,
     pub capture_time: Option<String>,
     pub camera: Option<String>,
+    /// Which camera body: serial number, else make, model and folder (see `ExifInfo::camera_id`).
+    pub camera_id: String,
     pub lens: Option<String>,
     pub exposure_time: Option<String>,
     pub f_number: Option<f64>,
@@ -75,6 +77,7 @@ pub fn inspect(path: &Path) -> Inspection {
         orientation_meaning: "upright",
         capture_time: None,
         camera: None,
+        camera_id: String::new(),
         lens: None,
         exposure_time: None,
         f_number: None,
@@ -102,6 +105,7 @@ pub fn inspect(path: &Path) -> Inspection {
     inspection.orientation_meaning = orientation_meaning(read.info.orientation);
     inspection.capture_time = read.info.capture_time.as_ref().map(|time| time.iso8601());
     inspection.camera = read.info.camera();
+    inspection.camera_id = read.info.camera_id(path.parent().unwrap_or(Path::new("")));
     inspection.warnings = read.warnings;
     inspection.lens = read.info.lens.clone();
     inspection.exposure_time = read.info.exposure_time.clone();
@@ -158,6 +162,7 @@ impl Inspection {
             "camera",
             self.camera.clone().unwrap_or_else(|| "-".to_string()),
         );
+        line("camera id", self.camera_id.clone());
         line(
             "lens",
             self.exif.lens.clone().unwrap_or_else(|| "-".to_string()),

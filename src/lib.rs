@@ -34,5 +34,6 @@ pub mod presets;
 pub mod render;
 pub mod rerun;
 pub mod resize;
+pub mod shoot_files;
 pub mod timing;
 pub mod tone;

@@ -89,6 +89,9 @@ pub struct PhotoRecord {
     pub orientation: u8,
     pub capture_time: Option<String>,
     pub camera: Option<String>,
+    /// Which camera body took it: its serial number, else make, model and folder. Slates and
+    /// `first_file` rows name the following frames of the same `camera_id` only.
+    pub camera_id: Option<String>,
     pub lens: Option<String>,
     pub exposure: Exposure,
     /// The presets this photo was processed with (a derivative may override the crop: see its `crop`).
@@ -369,6 +372,7 @@ mod tests {
             orientation: 1,
             capture_time: None,
             camera: None,
+            camera_id: None,
             lens: None,
             exposure: Exposure::default(),
             presets: PresetsUsed {

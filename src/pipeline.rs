@@ -622,6 +622,7 @@ impl Job {
             orientation: exif.orientation,
             capture_time: exif.capture_time.as_ref().map(|time| time.iso8601()),
             camera: exif.camera(),
+            camera_id: Some(photo.camera_id()),
             lens: exif.lens.clone(),
             presets: PresetsUsed {
                 crop: options.crop.0.clone(),

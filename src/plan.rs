@@ -50,6 +50,8 @@ pub struct RunOptions {
     /// Face descriptors allowed (the default); `--no-biometrics` turns identity off and
     /// removes every descriptor from the analysis cache.
     pub biometrics: bool,
+    /// Shoot files per folder and `[camera]` tables: see [`RunOptions::shoot_for`].
+    pub shoot_layers: crate::shoot_files::ShootLayers,
 }
 
 impl RunOptions {
@@ -75,6 +77,7 @@ impl RunOptions {
     /// Files the run reads as settings (shoot file, names sheet, roster): not ignored photos.
     pub fn settings_files(&self) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = self.shoot_file.iter().cloned().collect();
+        files.extend(self.shoot_layers.files.iter().cloned());
         match &self.naming.source {
             Some(crate::names::NamesFrom::Sheet(sheet)) => files.push(sheet.path.clone()),
             Some(crate::names::NamesFrom::Slates {
@@ -92,6 +95,12 @@ impl RunOptions {
     /// unless `--no-biometrics`.
     pub fn needs_identity(&self) -> bool {
         self.biometrics && self.naming.source.is_some()
+    }
+
+    /// Event, credit and copyright for one photo: its folders' shoot files (inner over outer),
+    /// its camera's table, then flags.
+    pub fn shoot_for(&self, photo: &PlannedPhoto) -> ShootInfo {
+        self.shoot_layers.for_photo(&photo.input.path, &photo.exif)
     }
 
     /// Whether QR slates name the shoot, so every photo is read for a code.
@@ -118,6 +127,14 @@ pub struct PlannedPhoto {
     pub input: InputFile,
     pub exif: ExifInfo,
     pub exif_warnings: Vec<String>,
+}
+
+impl PlannedPhoto {
+    /// Which camera took it ([`ExifInfo::camera_id`], in the folder the photo was found in).
+    pub fn camera_id(&self) -> String {
+        self.exif
+            .camera_id(self.input.path.parent().unwrap_or(Path::new("")))
+    }
 }
 
 /// A file passed over in an input folder, with the reason.

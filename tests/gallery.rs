@@ -373,6 +373,7 @@ fn record(source: &str, person: Option<&str>, outputs: Vec<OutputRecord>) -> Pho
         orientation: 1,
         capture_time: None,
         camera: None,
+        camera_id: None,
         lens: None,
         exposure: Exposure::default(),
         presets: PresetsUsed {

@@ -55,6 +55,7 @@ impl Shoot {
                 path,
                 relative,
                 capture_time: capture_time.as_ref(),
+                camera: None,
             })
             .collect()
     }
@@ -513,6 +514,7 @@ fn slates_in_a_sequence_of_real_photos() {
             path,
             relative,
             capture_time: None,
+            camera: None,
         })
         .collect();
     let source = NameSource::Slates {
@@ -589,6 +591,7 @@ fn without_a_roster_the_slate_payload_is_the_name() {
             path: &paths[i],
             relative: &relatives[i],
             capture_time: None,
+            camera: None,
         })
         .collect();
     let result = assign(

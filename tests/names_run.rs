@@ -61,6 +61,23 @@ impl Shoot {
         fs::copy(corpus.join(source), target).unwrap();
     }
 
+    /// Gives every photo of the shoot one camera body (one make, model and serial), so slates and
+    /// `first_file` rows reach across the fixture's camera models; `false` without exiftool.
+    fn one_camera(&self) -> bool {
+        if !common::tool_available("exiftool", "-ver") {
+            return false;
+        }
+        common::exiftool_set(
+            &[&self.root()],
+            &[
+                "-Make=Fixture",
+                "-Model=One",
+                "-ExifIFD:SerialNumber=FIXTURE-1",
+            ],
+        );
+        true
+    }
+
     /// Writes a file beside the shoot (a sheet or roster) and returns its path.
     fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
@@ -208,6 +225,9 @@ fn first_file_layout_with_by_person_folders() {
         return;
     };
     let shoot = Shoot::cameras(&corpus);
+    if !shoot.one_camera() {
+        return;
+    }
     let sheet = shoot.write(
         "signup.tsv",
         "first_file\tname\n\
@@ -412,6 +432,9 @@ fn slates_placed_among_real_photos_name_the_frames_after_them() {
         let path = shoot.root().join(file);
         fs::write(&path, slate_jpeg(&corpus, card, time)).unwrap();
     }
+    if !shoot.one_camera() {
+        return;
+    }
     let (code, manifest) = shoot.run(&["--slates", "--roster", path_arg(&roster)]);
     assert_eq!(code, 0);
 
@@ -468,6 +491,125 @@ fn slates_placed_among_real_photos_name_the_frames_after_them() {
         "{images:?}"
     );
     assert_eq!(manifest["summary"]["outputs_written"], 10);
+}
+
+#[test]
+fn two_cameras_interleaved_each_name_their_own_frames() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    if !common::tool_available("exiftool", "-ver") {
+        return;
+    }
+    let shoot = Shoot::new();
+    let card = |name: &str| render_card(name, name, 1200).unwrap().image;
+    // (camera serial, file, slate name or corpus photo, capture time): in capture order the
+    // two cameras interleave, so each camera's frames follow the other's slate.
+    let frames = [
+        ("A-111", "a/slate-obama.jpg", None, "2024:05:03 10:00:00"),
+        ("B-222", "b/slate-kit.jpg", None, "2024:05:03 10:00:05"),
+        (
+            "A-111",
+            "a/A1.jpg",
+            Some("faces/obama.jpg"),
+            "2024:05:03 10:00:10",
+        ),
+        (
+            "B-222",
+            "b/B1.jpg",
+            Some("faces/johnsnow_test1.jpg"),
+            "2024:05:03 10:00:20",
+        ),
+        (
+            "A-111",
+            "a/A2.jpg",
+            Some("faces/obama-720p_letterboxed.jpg"),
+            "2024:05:03 10:00:30",
+        ),
+        ("B-222", "b/slate-rose.jpg", None, "2024:05:03 10:00:35"),
+        (
+            "A-111",
+            "a/A3.jpg",
+            Some("faces/biden.jpg"),
+            "2024:05:03 10:00:40",
+        ),
+        (
+            "B-222",
+            "b/B2.jpg",
+            Some("faces/rose_leslie_img2.jpg"),
+            "2024:05:03 10:00:50",
+        ),
+    ];
+    let slate_names = [
+        ("a/slate-obama.jpg", "Barack Obama"),
+        ("b/slate-kit.jpg", "Kit Harington"),
+        ("b/slate-rose.jpg", "Rose Leslie"),
+    ];
+    for (serial, file, source, time) in frames {
+        match source {
+            Some(source) => shoot.copy(&corpus, source, file),
+            None => {
+                let name = slate_names.iter().find(|(f, _)| *f == file).unwrap().1;
+                let path = shoot.root().join(file);
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                fs::write(&path, slate_jpeg(&corpus, card(name), time)).unwrap();
+            }
+        }
+        let serial_tag = format!("-ExifIFD:SerialNumber={serial}");
+        let time_tag = format!("-DateTimeOriginal={time}");
+        common::exiftool_set(
+            &[&shoot.root().join(file)],
+            &[&serial_tag, &time_tag, "-Make=Canon", "-Model=Canon EOS R6"],
+        );
+    }
+    let (code, manifest) = shoot.run(&["--slates"]);
+    assert_eq!(code, 0, "{manifest}");
+    for (file, expected) in [
+        ("A1.jpg", "Barack Obama"),
+        ("A2.jpg", "Barack Obama"),
+        ("A3.jpg", "Barack Obama"),
+        ("B1.jpg", "Kit Harington"),
+        ("B2.jpg", "Rose Leslie"),
+    ] {
+        assert_eq!(
+            person_name(&manifest, file).as_deref(),
+            Some(expected),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        photo(&manifest, "A2.jpg")["assigned_by"],
+        json!({"layout": "slate", "slate": "a/slate-obama.jpg"})
+    );
+    assert_eq!(photo(&manifest, "A3.jpg")["person_seq"], 3);
+    assert_eq!(
+        photo(&manifest, "A1.jpg")["camera_id"],
+        "Canon EOS R6 #A-111"
+    );
+    assert_eq!(
+        photo(&manifest, "B2.jpg")["camera_id"],
+        "Canon EOS R6 #B-222"
+    );
+
+    // A first_file sheet: a row names the frames after it on its own camera.
+    let sheet = shoot.write(
+        "signup.csv",
+        "first_file,name\na/slate-obama.jpg,Barack Obama\nb/slate-kit.jpg,Kit Harington\n",
+    );
+    let (code, manifest) = shoot.run(&["--names", path_arg(&sheet)]);
+    assert_eq!(code, 0, "{manifest}");
+    assert_eq!(
+        person_name(&manifest, "A2.jpg").as_deref(),
+        Some("Barack Obama")
+    );
+    assert_eq!(
+        person_name(&manifest, "B2.jpg").as_deref(),
+        Some("Kit Harington")
+    );
+
+    let inspect = headshot(&["inspect", path_arg(&shoot.root().join("b/B1.jpg"))]);
+    let text = String::from_utf8_lossy(&inspect.stdout);
+    assert!(text.contains("Canon EOS R6 #B-222"), "{text}");
 }
 
 #[test]
@@ -667,6 +809,9 @@ fn inspect_says_who_and_why() {
         return;
     };
     let shoot = Shoot::cameras(&corpus);
+    if !shoot.one_camera() {
+        return;
+    }
     let sheet = shoot.write(
         "signup.csv",
         "first_file,name,company\nday-a/Pentax_K10D.jpg,Seán O'Brien,Acme\n",
@@ -756,4 +901,64 @@ fn slates_command_prints_cards_that_read_back() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("roster.csv:1:"));
+}
+
+/// The `IFD0:Artist` exiftool reads back from a photo's first output.
+fn artist_of(shoot: &Shoot, manifest: &Value, file_name: &str) -> String {
+    let record = photo(manifest, file_name);
+    let path = shoot
+        .out()
+        .join(record["outputs"][0]["path"].as_str().unwrap());
+    let output = std::process::Command::new("exiftool")
+        .args(["-s3", "-IFD0:Artist"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+#[test]
+fn nested_shoot_files_credit_each_photographer_and_camera_tables_win() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    if !common::tool_available("exiftool", "-ver") {
+        return;
+    }
+    let shoot = Shoot::new();
+    shoot.copy(&corpus, "faces/obama.jpg", "ted/T1.jpg");
+    shoot.copy(&corpus, "faces/biden.jpg", "erich/day2/E1.jpg");
+    shoot.copy(&corpus, "faces/rose_leslie_img2.jpg", "erich/E2.jpg");
+    common::exiftool_set(
+        &[&shoot.root().join("erich/E2.jpg")],
+        &["-ExifIFD:SerialNumber=LOANER-7"],
+    );
+    fs::write(
+        shoot.root().join("ted/headshot.toml"),
+        "credit = \"Ted Leung\"\n[camera.\"LOANER-7\"]\ncredit = \"Guest Photographer\"\n",
+    )
+    .unwrap();
+    fs::write(
+        shoot.root().join("erich/headshot.toml"),
+        "credit = \"Erich Heine\"\ncopyright = \"CC BY 4.0\"\n",
+    )
+    .unwrap();
+    let (code, manifest) = shoot.run(&[]);
+    assert_eq!(code, 0, "{manifest}");
+    assert_eq!(artist_of(&shoot, &manifest, "T1.jpg"), "Ted Leung");
+    assert_eq!(artist_of(&shoot, &manifest, "E1.jpg"), "Erich Heine");
+    // The loaner's table (in Ted's file) follows its camera into Erich's folder.
+    assert_eq!(artist_of(&shoot, &manifest, "E2.jpg"), "Guest Photographer");
+    assert!(
+        manifest["ignored"]
+            .to_string()
+            .find("headshot.toml")
+            .is_none(),
+        "{}",
+        manifest["ignored"]
+    );
+    // Flags over all.
+    let (code, manifest) = shoot.run(&["--credit", "Desk"]);
+    assert_eq!(code, 0);
+    assert_eq!(artist_of(&shoot, &manifest, "E1.jpg"), "Desk");
 }

@@ -3,12 +3,15 @@
 //!
 //! Four ways to say it, all checked before any photo is processed:
 //! - a sheet with a `file` column: one row per file;
-//! - a sheet with a `first_file` column: a person owns that frame and the following ones (in
-//!   capture order) up to the next row's frame;
+//! - a sheet with a `first_file` column: a person owns that frame and the following ones of
+//!   the same camera (in capture order) up to that camera's next row's frame;
 //! - a sheet with a `time` column: each photo goes to the latest entry at or before its capture
 //!   time (see [`assign`] for the exact rule);
-//! - QR slates: a photo whose QR code reads is a slate, and the frames after it belong to the
-//!   person it names until the next slate.
+//! - QR slates: a photo whose QR code reads is a slate, and the frames after it on the same
+//!   camera belong to the person it names until that camera's next slate.
+//!
+//! Cameras (`PhotoRef::camera`) shoot at once and interleave in capture order: each runs on its
+//! own, so one photographer's slate never names another's frames.
 //!
 //! [`assign`] is a pure function of the sheet (or per-photo slate readings) and the photos in
 //! capture order; [`read_slate`] reads one photo's QR code; [`render_cards`] prints the slates.
@@ -47,6 +50,9 @@ pub struct PhotoRef<'a> {
     /// Path relative to the input folder it was found in.
     pub relative: &'a Path,
     pub capture_time: Option<&'a CaptureTime>,
+    /// Which camera took it (see `ExifInfo::camera_id`): a slate or a `first_file` row names
+    /// the following frames of its own camera only. `None` for all: one camera.
+    pub camera: Option<&'a str>,
 }
 
 /// Where names come from.
@@ -632,7 +638,8 @@ fn assign_by_first_file(
     let mut starts = resolve_rows(sheet, photos, &mut outcome)?;
     for pair in starts.windows(2) {
         let ((earlier_index, earlier), (later_index, later)) = (pair[0], pair[1]);
-        if later_index < earlier_index {
+        let same_camera = photos[earlier_index].camera == photos[later_index].camera;
+        if same_camera && later_index < earlier_index {
             outcome.review.warnings.push(format!(
                 "{}: line {} ({}) comes after line {} ({}) but was taken earlier; \
                  rows are used in capture order, check the sheet",
@@ -646,12 +653,13 @@ fn assign_by_first_file(
     }
     starts.sort_by_key(|(index, _)| *index);
     let mut next_start = starts.iter().peekable();
-    let mut current: Option<&SheetEntry> = None;
-    for index in 0..photos.len() {
-        while let Some((_, entry)) = next_start.next_if(|(start, _)| *start <= index) {
-            current = Some(entry);
+    // Per camera: the row whose frame is that camera's latest start so far.
+    let mut current: HashMap<Option<&str>, &SheetEntry> = HashMap::new();
+    for (index, photo) in photos.iter().enumerate() {
+        while let Some((start, entry)) = next_start.next_if(|(start, _)| *start <= index) {
+            current.insert(photos[*start].camera, entry);
         }
-        match current {
+        match current.get(&photo.camera).copied() {
             Some(entry) => outcome.name(index, &entry.person, sheet_assigned_by(sheet, entry)),
             None => outcome.leave_unnamed(index, Unnamed::BeforeFirstRow),
         }
@@ -752,8 +760,8 @@ fn assign_by_slates(
             ));
         }
     }
-    // The current person, and the slate that named them (or an unmatched slate).
-    let mut current: Option<(Option<Person>, PathBuf)> = None;
+    // Per camera: the current person, and the slate that named them (or an unmatched slate).
+    let mut current: HashMap<Option<&str>, (Option<Person>, PathBuf)> = HashMap::new();
     for (index, (payload, photo)) in payloads.iter().zip(photos).enumerate() {
         let slate_text = match payload.as_deref().map(classify_payload) {
             Some(SlatePayload::Slate(text)) => Some(text),
@@ -794,10 +802,10 @@ fn assign_by_slates(
                 slate: slate_path.clone(),
             });
             assignment.person = person.clone();
-            current = Some((person, slate_path));
+            current.insert(photo.camera, (person, slate_path));
             continue;
         }
-        match &current {
+        match current.get(&photo.camera) {
             None => outcome.leave_unnamed(index, Unnamed::BeforeFirstSlate),
             Some((None, slate)) => outcome.leave_unnamed(
                 index,
@@ -828,6 +836,7 @@ mod tests {
         paths: Vec<PathBuf>,
         relatives: Vec<PathBuf>,
         times: Vec<Option<CaptureTime>>,
+        cameras: Vec<Option<String>>,
     }
 
     impl Shoot {
@@ -851,7 +860,18 @@ mod tests {
                     .collect(),
                 relatives: photos.iter().map(|(r, _)| PathBuf::from(r)).collect(),
                 times: photos.iter().map(|(_, t)| t.map(time)).collect(),
+                cameras: vec![None; photos.len()],
             }
+        }
+
+        /// The same, each photo taken by the camera its path starts with (`A/1.jpg`: camera A).
+        fn by_camera(photos: &[&str]) -> Self {
+            let mut shoot = Self::new(&photos.iter().map(|p| (*p, None)).collect::<Vec<_>>());
+            shoot.cameras = photos
+                .iter()
+                .map(|p| p.split_once('/').map(|(camera, _)| camera.to_string()))
+                .collect();
+            shoot
         }
 
         fn refs(&self) -> Vec<PhotoRef<'_>> {
@@ -860,6 +880,7 @@ mod tests {
                     path: &self.paths[i],
                     relative: &self.relatives[i],
                     capture_time: self.times[i].as_ref(),
+                    camera: self.cameras[i].as_deref(),
                 })
                 .collect()
         }
@@ -966,6 +987,86 @@ mod tests {
         assert_eq!(
             result.review.warnings.len(),
             1,
+            "{:?}",
+            result.review.warnings
+        );
+    }
+
+    #[test]
+    fn slates_and_first_file_rows_name_frames_of_their_own_camera_only() {
+        // Two cameras interleaved in capture order, each with its own slates.
+        let shoot = Shoot::by_camera(&[
+            "A/slate.jpg",
+            "B/slate.jpg",
+            "A/1.jpg",
+            "B/1.jpg",
+            "A/2.jpg",
+            "B/slate2.jpg",
+            "A/3.jpg",
+            "B/2.jpg",
+        ]);
+        let slate = |text: &str| Some(text.to_string());
+        let payloads = [
+            slate("Ann"),
+            slate("Bob"),
+            None,
+            None,
+            None,
+            slate("Cy"),
+            None,
+            None,
+        ];
+        let source = NameSource::Slates {
+            payloads: &payloads,
+            roster: None,
+        };
+        let result = assign(&source, &shoot.refs(), &AssignOptions::default()).unwrap();
+        let portraits = |result: &Assignments| -> Vec<Option<String>> {
+            result
+                .photos
+                .iter()
+                .filter(|p| p.role == Role::Portrait)
+                .map(|p| p.person.as_ref().map(|person| person.name.clone()))
+                .collect()
+        };
+        let named = |names: &[&str]| -> Vec<Option<String>> {
+            names.iter().map(|name| Some(name.to_string())).collect()
+        };
+        // A/1 B/1 A/2 A/3 B/2
+        assert_eq!(
+            portraits(&result),
+            named(&["Ann", "Bob", "Ann", "Ann", "Cy"])
+        );
+        assert_eq!(result.photos[6].person_seq, Some(3));
+
+        let rows = sheet(
+            "first_file,name
+A/slate.jpg,Ann
+B/slate.jpg,Bob
+B/slate2.jpg,Cy
+",
+        );
+        let result = assign(
+            &NameSource::Sheet(&rows),
+            &shoot.refs(),
+            &AssignOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            names(&result),
+            [
+                Some("Ann"),
+                Some("Bob"),
+                Some("Ann"),
+                Some("Bob"),
+                Some("Ann"),
+                Some("Cy"),
+                Some("Ann"),
+                Some("Cy")
+            ]
+        );
+        assert!(
+            result.review.warnings.is_empty(),
             "{:?}",
             result.review.warnings
         );

@@ -357,6 +357,8 @@ pub struct ShootPhoto<'a> {
     pub path: &'a Path,
     pub relative: &'a Path,
     pub capture_time: Option<&'a CaptureTime>,
+    /// Which camera took it: slates name the following frames of their own camera only.
+    pub camera: Option<&'a str>,
     /// `None` when the file is not a recognised image (it then never reads as a slate).
     pub format: Option<ImageFormat>,
     /// EXIF orientation, so a slate shot in portrait reads upright.
@@ -377,6 +379,7 @@ pub fn assign_shoot(
             path: photo.path,
             relative: photo.relative,
             capture_time: photo.capture_time,
+            camera: photo.camera,
         })
         .collect();
     match source {

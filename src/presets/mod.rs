@@ -504,6 +504,9 @@ pub struct ShootFile {
     /// The file this was read from and its text, for errors about the files it names.
     #[serde(skip)]
     pub origin: Option<(std::path::PathBuf, String)>,
+    /// `[camera."SERIAL"]` / `[camera."Make Model"]`: credit, copyright, clock offset per camera.
+    #[serde(default)]
+    pub camera: std::collections::BTreeMap<String, crate::shoot_files::CameraSettings>,
 }
 
 impl ShootFile {

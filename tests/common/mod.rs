@@ -156,3 +156,19 @@ pub fn test_picture(width: u32, height: u32) -> image::RgbImage {
         }
     })
 }
+
+/// Sets EXIF tags with exiftool (`-Tag=value` arguments) on `paths` in place; panics with
+/// exiftool's message when it fails. Check `tool_available("exiftool", "-ver")` first.
+pub fn exiftool_set(paths: &[&Path], tags: &[&str]) {
+    let output = Command::new("exiftool")
+        .args(["-q", "-overwrite_original", "-r"])
+        .args(tags)
+        .args(paths)
+        .output()
+        .expect("exiftool runs");
+    assert!(
+        output.status.success(),
+        "exiftool {tags:?} {paths:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
