@@ -34,6 +34,12 @@ fn booth_shoot(corpus: &Path) -> tempfile::TempDir {
         fs::copy(corpus.join(format!("identity/{source}.jpg")), &file).unwrap();
         let status = Command::new("exiftool")
             .args(["-q", "-overwrite_original"])
+            // One booth camera: first_file rows and slates follow their own camera's frames.
+            .args([
+                "-Make=Canon",
+                "-Model=Canon EOS R6",
+                "-ExifIFD:SerialNumber=BOOTH-1",
+            ])
             .arg(format!("-DateTimeOriginal=2026:05:01 10:{minute:02}:00"))
             .arg(&file)
             .status()

@@ -280,6 +280,7 @@ fn a_killed_run_leaves_whole_staged_files_and_the_next_run_decodes_only_the_rest
         let name = file.to_string_lossy();
         if name.ends_with(".headshot-tmp")
             || name == ".headshot-state.journal"
+            || name == ".headshot.lock"
             || name.starts_with(".headshot/analysis/")
         {
             continue;
