@@ -25,8 +25,8 @@ use crate::tone::PhotoGrade;
 
 /// Staged derivatives, inside the output folder (hidden, so discovery never enters it).
 pub const STAGING_FOLDER: &str = ".headshot/staging";
-/// Room left in a `max_bytes` budget for the metadata the finish pass adds; an output that still
-/// ends up over is flagged for review by the finish pass.
+/// Room left in a `max_bytes` budget for the metadata the finish pass adds (at most a quarter of
+/// a small budget); an output that still ends up over is flagged for review by the finish pass.
 pub const METADATA_RESERVE_BYTES: u64 = 24 * 1024;
 /// Bump when rendering changes its pixels for the same settings.
 const RENDER_VERSION: u32 = 1;
@@ -44,8 +44,6 @@ pub struct StagedOutput {
     pub crop: CropRecord,
     /// Where the derivative was cut, for mapping faces into its frame.
     pub window: CropWindowRecord,
-    /// Set when the derivative is over `max_bytes` even at `min_quality`.
-    pub over_budget: Option<String>,
 }
 
 /// [`CropWindow`] in a form the state file keeps.
@@ -282,20 +280,11 @@ fn render_one(
     input.clock.lap(TimedStage::Tone, &mut since);
     let budget = spec
         .max_bytes
-        .map(|max| max.saturating_sub(METADATA_RESERVE_BYTES).max(1));
+        .map(|max| max - METADATA_RESERVE_BYTES.min(max / 4));
     let encoded =
         encode::encode_within(&resized, &spec.encode_settings(), budget, spec.min_quality)
             .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
     input.clock.lap(TimedStage::Encode, &mut since);
-    let over_budget = (!encoded.within_budget).then(|| {
-        format!(
-            "{}: {} bytes at min_quality {} is still over max_bytes = {}",
-            spec.name,
-            encoded.bytes.len() as u64 + METADATA_RESERVE_BYTES,
-            encoded.quality,
-            spec.max_bytes.unwrap_or_default()
-        )
-    });
     output::write_atomically(destination, &encoded.bytes).map_err(|source| {
         (
             Stage::Write,
@@ -324,7 +313,6 @@ fn render_one(
             rotation_degrees: plan.rotation_degrees,
             upright_size: plan.upright_size,
         },
-        over_budget,
     })
 }
 
