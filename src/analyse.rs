@@ -22,7 +22,7 @@ use crate::names::{self, SlatePayload};
 use crate::output;
 
 /// Bump when an analyser changes what it finds: cached analyses of other versions are ignored.
-pub const ANALYSIS_VERSION: u32 = 1;
+pub const ANALYSIS_VERSION: u32 = 2;
 /// Faces whose eyes are closer than this (working pixels) get no descriptor: below about 16 px
 /// the descriptor stops separating people (tests/identity.rs measures it).
 const MIN_EYE_DISTANCE: f32 = 20.0;

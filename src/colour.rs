@@ -140,13 +140,16 @@ fn apply_rgb(
     image: &mut image::RgbImage,
     outcome: &mut ColourOutcome,
 ) {
-    let source = image.as_raw().clone();
+    // The copy comes from the worker's spare buffers: a fresh 72 MB would fault in page by page.
+    let mut source = crate::pixel_pool::take(image.as_raw().len());
+    source.copy_from_slice(image.as_raw());
     if let Err(error) = transform.executor.transform(&source, image) {
         outcome.warnings.push(format!(
             "colour conversion failed ({error}); treated as sRGB"
         ));
         image.copy_from_slice(&source);
     }
+    crate::pixel_pool::give(source);
 }
 
 /// True when the EXIF says Adobe RGB without a profile: InteroperabilityIndex `R03` (DCF option file).

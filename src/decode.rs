@@ -279,9 +279,12 @@ fn decode_jpeg(bytes: &[u8], min_scale: f64) -> Result<Decoded, PhotoError> {
             .rgb()
             .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
         let (width, height) = (started.width() as u32, started.height() as u32);
-        let rgb = started
-            .read_scanlines::<u8>()
-            .map_err(|error| PhotoError::Corrupt(error.to_string()))?;
+        let mut rgb = crate::pixel_pool::take(width as usize * height as usize * 3);
+        let read = started
+            .read_scanlines_into(&mut rgb)
+            .map_err(|error| PhotoError::Corrupt(error.to_string()))?
+            .len();
+        rgb.truncate(read);
         started
             .finish()
             .map_err(|error| PhotoError::Corrupt(error.to_string()))?;

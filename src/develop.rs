@@ -12,7 +12,7 @@ use crate::discover::ImageFormat;
 use crate::error::{PhotoError, Stage};
 use crate::exif_info;
 use crate::orient;
-use crate::resize::{self, SourceBox};
+use crate::resize;
 
 /// Long edge of the small copy the analysers and the tone's measurements look at.
 pub const PREVIEW_LONG_EDGE: u32 = 512;
@@ -87,6 +87,13 @@ pub fn develop(
     })
 }
 
+impl Drop for Developed {
+    /// The working buffer goes back to this worker's pool: the next photo decodes into it.
+    fn drop(&mut self) {
+        crate::pixel_pool::give(std::mem::take(&mut self.working).into_raw());
+    }
+}
+
 impl Developed {
     /// The small upright copy (long edge [`PREVIEW_LONG_EDGE`]) analysers look at.
     pub fn preview(
@@ -98,13 +105,7 @@ impl Developed {
             self.working.height(),
             PREVIEW_LONG_EDGE,
         );
-        resize::crop_and_resize(
-            resizer,
-            &self.working,
-            SourceBox::whole(&self.working),
-            width,
-            height,
-        )
-        .map_err(|message| (Stage::Decode, PhotoError::Processing(message)))
+        resize::shrink_for_analysis(resizer, &self.working, width, height)
+            .map_err(|message| (Stage::Decode, PhotoError::Processing(message)))
     }
 }

@@ -29,6 +29,7 @@ pub mod naming;
 pub mod orient;
 pub mod output;
 pub mod pipeline;
+pub mod pixel_pool;
 pub mod plan;
 pub mod presets;
 pub mod render;

@@ -1,15 +1,56 @@
 //! Applies the EXIF orientation so every later stage works on the upright image.
 
-use image::{DynamicImage, RgbImage};
+use image::imageops;
+use image::metadata::Orientation;
+use image::RgbImage;
 
 /// Turns a stored image upright for EXIF orientation `orientation` (1..=8; anything else is 1).
-pub fn to_upright(image: RgbImage, orientation: u8) -> RgbImage {
-    let Some(transform) = image::metadata::Orientation::from_exif(orientation) else {
+/// Flips work in place; a quarter turn writes into a spare buffer of this worker's
+/// (`pixel_pool`) and gives the stored one back for the next photo.
+pub fn to_upright(mut image: RgbImage, orientation: u8) -> RgbImage {
+    let Some(transform) = Orientation::from_exif(orientation) else {
         return image;
     };
-    let mut dynamic = DynamicImage::ImageRgb8(image);
-    dynamic.apply_orientation(transform);
-    dynamic.into_rgb8()
+    let (clockwise, flip) = match transform {
+        Orientation::NoTransforms => return image,
+        Orientation::FlipHorizontal => (0, true),
+        Orientation::Rotate180 => {
+            imageops::rotate180_in_place(&mut image);
+            return image;
+        }
+        Orientation::FlipVertical => {
+            imageops::flip_vertical_in_place(&mut image);
+            return image;
+        }
+        Orientation::Rotate90 => (90, false),
+        Orientation::Rotate90FlipH => (90, true),
+        Orientation::Rotate270 => (270, false),
+        Orientation::Rotate270FlipH => (270, true),
+    };
+    let mut upright = if clockwise == 0 {
+        image
+    } else {
+        quarter_turn(image, clockwise)
+    };
+    if flip {
+        imageops::flip_horizontal_in_place(&mut upright);
+    }
+    upright
+}
+
+fn quarter_turn(image: RgbImage, clockwise: u32) -> RgbImage {
+    let (width, height) = image.dimensions();
+    let buffer = crate::pixel_pool::take(image.as_raw().len());
+    let mut turned = RgbImage::from_raw(height, width, buffer)
+        .expect("a buffer of the image's own length holds it turned");
+    let turning = if clockwise == 90 {
+        imageops::rotate90_in(&image, &mut turned)
+    } else {
+        imageops::rotate270_in(&image, &mut turned)
+    };
+    turning.expect("the destination has the turned dimensions");
+    crate::pixel_pool::give(image.into_raw());
+    turned
 }
 
 /// Whether the orientation swaps width and height (the 90-degree ones).

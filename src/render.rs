@@ -29,7 +29,7 @@ pub const STAGING_FOLDER: &str = ".headshot/staging";
 /// a small budget); an output that still ends up over is flagged for review by the finish pass.
 pub const METADATA_RESERVE_BYTES: u64 = 24 * 1024;
 /// Bump when rendering changes its pixels for the same settings.
-const RENDER_VERSION: u32 = 1;
+const RENDER_VERSION: u32 = 2;
 
 /// One staged derivative and what the finish pass and the manifest need to know of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,6 +195,11 @@ pub fn render(
             },
         )
     })?;
+    // Each derivative is sized from the one before it when that one shows the same crop and is
+    // at least CASCADE_MIN_RATIO larger (exports list sizes largest first): resizing costs about
+    // what the source has in pixels, so the 1024 px from the 2048 px costs a quarter of the 1024
+    // px from the 24 MP frame. Grading waits until the next derivative has been cut from it.
+    let mut pending: Option<Pending<'_>> = None;
     for (index, (spec, (_, preset))) in options
         .export
         .derivatives
@@ -202,25 +207,45 @@ pub fn render(
         .zip(options.crop_presets())
         .enumerate()
     {
-        let plan = input
-            .analysis
-            .crop(&analyse::crop_key(preset))
-            .ok_or_else(|| {
-                (
-                    Stage::Crop,
-                    PhotoError::Processing(format!("no crop planned for {}", spec.name)),
-                )
-            })?;
+        let crop_key = analyse::crop_key(preset);
+        let plan = input.analysis.crop(&crop_key).ok_or_else(|| {
+            (
+                Stage::Crop,
+                PhotoError::Processing(format!("no crop planned for {}", spec.name)),
+            )
+        })?;
         note_plan(&mut rendered, plan);
-        let staged_name = format!("{key}-{index}.{}", spec.format.extension());
-        let output = render_one(input, spec, plan, resizer, &staging.join(&staged_name))?;
-        rendered.outputs.push(StagedOutput {
-            staged: staged_name,
-            ..output
+        let size = output_size(spec, plan, input.scale);
+        let larger = pending
+            .as_ref()
+            .filter(|earlier| earlier.crop_key == crop_key && cascades(&earlier.image, size))
+            .map(|earlier| &earlier.image);
+        let image = cut_and_size(input, plan, size, larger, resizer)?;
+        if let Some(earlier) = pending.take() {
+            rendered.outputs.push(earlier.finish(input, &staging)?);
+        }
+        pending = Some(Pending {
+            index,
+            key,
+            crop_key,
+            spec,
+            plan,
+            image,
         });
+    }
+    if let Some(last) = pending {
+        rendered.outputs.push(last.finish(input, &staging)?);
     }
     rendered.crop = rendered.outputs.first().map(|output| output.crop.clone());
     Ok(rendered)
+}
+
+/// A derivative sized from a larger one of the same crop needs it this much larger on both sides.
+const CASCADE_MIN_RATIO: f64 = 1.5;
+
+fn cascades(larger: &RgbImage, size: (u32, u32)) -> bool {
+    f64::from(larger.width()) >= f64::from(size.0) * CASCADE_MIN_RATIO
+        && f64::from(larger.height()) >= f64::from(size.1) * CASCADE_MIN_RATIO
 }
 
 /// A crop plan's warnings and review note, once per photo.
@@ -235,27 +260,37 @@ fn note_plan(rendered: &mut Rendered, plan: &CropPlan) {
     }
 }
 
-/// Cuts, sizes, grades and encodes one derivative, and stages it at `destination`.
-fn render_one(
-    input: &RenderInput<'_>,
-    spec: &DerivativeSpec,
-    plan: &CropPlan,
-    resizer: &mut fast_image_resize::Resizer,
-    destination: &Path,
-) -> Result<StagedOutput, (Stage, PhotoError)> {
-    let mut since = Instant::now();
+/// The derivative's pixel size: the spec's, but never more than the working image holds for
+/// this crop (no upscaling).
+fn output_size(spec: &DerivativeSpec, plan: &CropPlan, scale: f64) -> (u32, u32) {
     let rect = plan.rect;
-    let scale = input.scale;
-    // Never more pixels than the working image holds for this crop (no upscaling).
     let available = (
         ((rect.width as f64 * scale).floor() as u32).max(1),
         ((rect.height as f64 * scale).floor() as u32).max(1),
     );
-    let mut size = spec.output_size((rect.width, rect.height));
+    let size = spec.output_size((rect.width, rect.height));
     if size.0 > available.0 || size.1 > available.1 {
-        size = spec.output_size(available);
+        spec.output_size(available)
+    } else {
+        size
     }
-    let resized = if plan.rotation_degrees.abs() > 1e-9 || plan.pad.is_some() {
+}
+
+/// The derivative's pixels before grading: cut from the working image (or resized from `larger`,
+/// an ungraded derivative of the same crop) to `size`.
+fn cut_and_size(
+    input: &RenderInput<'_>,
+    plan: &CropPlan,
+    size: (u32, u32),
+    larger: Option<&RgbImage>,
+    resizer: &mut fast_image_resize::Resizer,
+) -> Result<RgbImage, (Stage, PhotoError)> {
+    let mut since = Instant::now();
+    let scale = input.scale;
+    let rect = plan.rect;
+    let resized = if let Some(larger) = larger {
+        resize::crop_and_resize(resizer, larger, SourceBox::whole(larger), size.0, size.1)
+    } else if plan.rotation_degrees.abs() > 1e-9 || plan.pad.is_some() {
         let cropped = crop::apply_crop(input.working, plan, scale);
         resize::crop_and_resize(
             resizer,
@@ -273,47 +308,76 @@ fn render_one(
         };
         resize::crop_and_resize(resizer, input.working, source_box, size.0, size.1)
     };
-    let mut resized =
-        resized.map_err(|message| (Stage::Resize, PhotoError::Processing(message)))?;
+    let resized = resized.map_err(|message| (Stage::Resize, PhotoError::Processing(message)))?;
     input.clock.lap(TimedStage::Resize, &mut since);
-    input.grade.apply(&mut resized);
-    input.clock.lap(TimedStage::Tone, &mut since);
-    let budget = spec
-        .max_bytes
-        .map(|max| max - METADATA_RESERVE_BYTES.min(max / 4));
-    let encoded =
-        encode::encode_within(&resized, &spec.encode_settings(), budget, spec.min_quality)
-            .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
-    input.clock.lap(TimedStage::Encode, &mut since);
-    output::write_atomically(destination, &encoded.bytes).map_err(|source| {
-        (
-            Stage::Write,
-            PhotoError::Write {
-                path: destination.to_path_buf(),
-                source,
-            },
+    Ok(resized)
+}
+
+/// A derivative cut and sized, waiting to be graded, encoded and staged.
+struct Pending<'a> {
+    index: usize,
+    key: &'a str,
+    crop_key: String,
+    spec: &'a DerivativeSpec,
+    plan: &'a CropPlan,
+    image: RgbImage,
+}
+
+impl Pending<'_> {
+    /// Grades, sharpens and encodes the derivative, and stages it.
+    fn finish(
+        mut self,
+        input: &RenderInput<'_>,
+        staging: &Path,
+    ) -> Result<StagedOutput, (Stage, PhotoError)> {
+        let mut since = Instant::now();
+        let spec = self.spec;
+        input.grade.apply(&mut self.image);
+        input.clock.lap(TimedStage::Tone, &mut since);
+        let budget = spec
+            .max_bytes
+            .map(|max| max - METADATA_RESERVE_BYTES.min(max / 4));
+        let encoded = encode::encode_within(
+            &self.image,
+            &spec.encode_settings(),
+            budget,
+            spec.min_quality,
         )
-    })?;
-    input.clock.lap(TimedStage::Write, &mut since);
-    Ok(StagedOutput {
-        derivative: spec.name.clone(),
-        staged: String::new(),
-        width: size.0,
-        height: size.1,
-        format: spec.format,
-        quality: encoded.quality,
-        crop: CropRecord::from_plan(plan),
-        window: CropWindowRecord {
-            rect: [
-                plan.rect.x as f64,
-                plan.rect.y as f64,
-                f64::from(plan.rect.width),
-                f64::from(plan.rect.height),
-            ],
-            rotation_degrees: plan.rotation_degrees,
-            upright_size: plan.upright_size,
-        },
-    })
+        .map_err(|message| (Stage::Encode, PhotoError::Processing(message)))?;
+        input.clock.lap(TimedStage::Encode, &mut since);
+        let staged = format!("{}-{}.{}", self.key, self.index, spec.format.extension());
+        let destination = staging.join(&staged);
+        output::write_atomically(&destination, &encoded.bytes).map_err(|source| {
+            (
+                Stage::Write,
+                PhotoError::Write {
+                    path: destination.clone(),
+                    source,
+                },
+            )
+        })?;
+        input.clock.lap(TimedStage::Write, &mut since);
+        let plan = self.plan;
+        Ok(StagedOutput {
+            derivative: spec.name.clone(),
+            staged,
+            width: self.image.width(),
+            height: self.image.height(),
+            format: spec.format,
+            quality: encoded.quality,
+            crop: CropRecord::from_plan(plan),
+            window: CropWindowRecord {
+                rect: [
+                    plan.rect.x as f64,
+                    plan.rect.y as f64,
+                    f64::from(plan.rect.width),
+                    f64::from(plan.rect.height),
+                ],
+                rotation_degrees: plan.rotation_degrees,
+                upright_size: plan.upright_size,
+            },
+        })
+    }
 }
 
 /// Whether every staged file of `rendered` is still in the staging folder.

@@ -1284,51 +1284,71 @@ impl SharpenPlan {
         })
     }
 
-    /// Unsharp mask on luma. One full-size plane (the horizontal blur); the vertical blur is
-    /// made a row at a time and applied at once, so the derivative is read twice and written
-    /// once, and no more planes are allocated (page faults cost as much as the arithmetic).
+    /// Unsharp mask on luma. One full-size plane (the horizontal blur, kept per worker thread:
+    /// fresh memory faults in page by page); the vertical blur is made a row at a time and
+    /// applied at once, so the derivative is read twice and written once.
     fn apply(&self, image: &mut RgbImage) {
         let (width, height) = (image.width() as usize, image.height() as usize);
         if width == 0 || height == 0 {
             return;
         }
-        let horizontal = self.horizontal_blur(image, width);
+        SHARPEN_PLANE.with(|plane| {
+            let mut horizontal = plane.borrow_mut();
+            self.horizontal_blur(image, width, &mut horizontal);
+            self.add_detail(image, &horizontal);
+            if horizontal.capacity() > LARGEST_KEPT_PLANE {
+                *horizontal = Vec::new();
+            }
+        });
+    }
+
+    /// The vertical blur row by row, and each row's detail added back.
+    fn add_detail(&self, image: &mut RgbImage, horizontal: &[f32]) {
+        let (width, height) = (image.width() as usize, image.height() as usize);
         let reach = self.kernel.len() / 2;
         let pixels: &mut [u8] = image;
         // Sequential: photos already run one per core, and a nested parallel loop would let a
         // waiting worker start another photo (more photos in flight, more memory).
         let mut blurred_row = vec![0.0f32; width];
-        pixels
-            .chunks_mut(width * 3)
-            .enumerate()
-            .for_each(|(y, row)| {
-                let blurred = &mut blurred_row;
-                blurred.fill(0.0);
-                for (tap, weight) in self.kernel.iter().enumerate() {
-                    let source_y = clamped(y as isize + tap as isize - reach as isize, height);
-                    let source_row = &horizontal[source_y * width..(source_y + 1) * width];
-                    for (out, source) in blurred.iter_mut().zip(source_row) {
-                        *out += weight * source;
-                    }
+        let mut deltas = vec![0i16; width * 3];
+        for (y, row) in pixels.chunks_mut(width * 3).enumerate() {
+            blurred_row.fill(0.0);
+            for (tap, weight) in self.kernel.iter().enumerate() {
+                let source_y = clamped(y as isize + tap as isize - reach as isize, height);
+                let source_row = &horizontal[source_y * width..(source_y + 1) * width];
+                for (out, source) in blurred_row.iter_mut().zip(source_row) {
+                    *out += weight * source;
                 }
-                for (pixel, blurred) in row.chunks_exact_mut(3).zip(blurred.iter()) {
-                    let detail = luma(pixel) - blurred;
-                    if detail.abs() < self.threshold {
-                        continue;
-                    }
-                    let delta = self.amount * detail;
-                    for value in pixel.iter_mut() {
-                        // `as` saturates at 0 and 255; + 0.5 rounds (f32::round is a slow call).
-                        *value = (f32::from(*value) + delta + 0.5) as u8;
-                    }
-                }
-            });
+            }
+            self.row_deltas(row, &blurred_row, &mut deltas);
+            // One delta per byte: a flat add-and-saturate loop, which vectorises.
+            for (value, &delta) in row.iter_mut().zip(&deltas) {
+                *value = (i16::from(*value) + delta).clamp(0, 255) as u8;
+            }
+        }
     }
 
-    /// The horizontal half of the separable Gaussian, on luma, edges clamped.
-    fn horizontal_blur(&self, image: &RgbImage, width: usize) -> Vec<f32> {
+    /// Each pixel's change, rounded, for each of its three bytes: `amount` times its luma's
+    /// detail, none under `threshold`.
+    fn row_deltas(&self, row: &[u8], blurred: &[f32], deltas: &mut [i16]) {
+        let pixels = row.chunks_exact(3).zip(blurred);
+        for (delta, (pixel, blurred)) in deltas.chunks_exact_mut(3).zip(pixels) {
+            let detail = luma(pixel) - blurred;
+            let change = if detail.abs() < self.threshold {
+                0.0
+            } else {
+                self.amount * detail
+            };
+            // floor(change + 0.5) without a libm call: `as` truncates towards zero, so shift
+            // into the positives first (|change| is at most 255 * amount, far below 4096).
+            delta.fill(((change + 4096.5) as i32 - 4096) as i16);
+        }
+    }
+
+    /// The horizontal half of the separable Gaussian, on luma, edges clamped, into `horizontal`.
+    fn horizontal_blur(&self, image: &RgbImage, width: usize, horizontal: &mut Vec<f32>) {
         let reach = self.kernel.len() / 2;
-        let mut horizontal = vec![0.0; width * image.height() as usize];
+        horizontal.resize(width * image.height() as usize, 0.0);
         let mut luma_row: Vec<f32> = Vec::with_capacity(width);
         horizontal
             .chunks_mut(width)
@@ -1337,6 +1357,7 @@ impl SharpenPlan {
                 let in_row = &mut luma_row;
                 in_row.clear();
                 in_row.extend(pixel_row.chunks_exact(3).map(luma));
+                out_row.fill(0.0);
                 // Interior: one vectorisable `out += weight * shifted input` per tap.
                 if width > 2 * reach {
                     let interior = &mut out_row[reach..width - reach];
@@ -1362,9 +1383,15 @@ impl SharpenPlan {
                         .sum();
                 }
             });
-        horizontal
     }
 }
+
+thread_local! {
+    /// The sharpening's horizontal-blur plane, reused from one derivative to the next.
+    static SHARPEN_PLANE: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+/// A plane larger than this (a derivative over 16 MP) is not kept for the next derivative.
+const LARGEST_KEPT_PLANE: usize = 16 << 20;
 
 /// Rec.601 luma of an 8-bit pixel, the sharpening's detail channel.
 fn luma(pixel: &[u8]) -> f32 {
