@@ -640,12 +640,15 @@ fn print_summary(report: &RunReport, job: &Job) {
 /// raises its mmap threshold after the first one is freed and then keeps the freed memory in its
 /// per-thread arenas, so peak RSS wandered between 94 and 264 MB for the same booth job
 /// (bench/README.md; the heap itself stays at about 41 MB). A fixed threshold maps every
-/// buffer over 256 KB afresh and returns it on free: 75 MB, at a page-fault cost per buffer.
+/// buffer over it afresh and returns it on free. At 256 KB every tensor of the face networks
+/// (a few hundred KB to 2 MB) was mapped afresh and faulted in page by page, each photo; at
+/// 4 MB they are reused from the heap, while the photo-sized buffers (pixel_pool.rs keeps the
+/// largest) still go back to the system.
 fn return_image_buffers_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any thread starts.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
     }
 }
 
