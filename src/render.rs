@@ -358,11 +358,13 @@ impl Pending<'_> {
         })?;
         input.clock.lap(TimedStage::Write, &mut since);
         let plan = self.plan;
+        let (width, height) = self.image.dimensions();
+        crate::pixel_pool::give(self.image.into_raw());
         Ok(StagedOutput {
             derivative: spec.name.clone(),
             staged,
-            width: self.image.width(),
-            height: self.image.height(),
+            width,
+            height,
             format: spec.format,
             quality: encoded.quality,
             crop: CropRecord::from_plan(plan),

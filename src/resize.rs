@@ -83,7 +83,11 @@ fn resize_with(
         PixelType::U8x3,
     )
     .map_err(|error| format!("resize source: {error}"))?;
-    let mut destination = Image::new(width, height, PixelType::U8x3);
+    // From this worker's spare buffers (pixel_pool.rs): a derivative-sized buffer fresh from the
+    // kernel faults in page by page.
+    let buffer = crate::pixel_pool::take(width as usize * height as usize * 3);
+    let mut destination = Image::from_vec_u8(width, height, buffer, PixelType::U8x3)
+        .map_err(|error| format!("resize destination: {error}"))?;
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(filter))
         .crop(
