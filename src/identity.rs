@@ -418,6 +418,33 @@ fn span(frames: &[&Described<'_>]) -> String {
     }
 }
 
+/// Person numbers again after face names, and the review's unnamed and unphotographed lists.
+fn renumber(assignments: &mut [PhotoAssignment], facts: &[PhotoFacts<'_>], review: &mut Review) {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for assignment in assignments.iter_mut() {
+        if assignment.role != Role::Portrait {
+            continue;
+        }
+        if let Some(person) = &assignment.person {
+            let count = counts.entry(person.name.clone()).or_default();
+            *count += 1;
+            assignment.person_seq = Some(*count);
+        }
+    }
+    let named: Vec<PathBuf> = facts
+        .iter()
+        .zip(assignments.iter())
+        .filter(|(_, assignment)| assignment.person.is_some())
+        .map(|(fact, _)| fact.photo.input.relative.clone())
+        .collect();
+    review
+        .unnamed_photos
+        .retain(|unnamed| !named.contains(&unnamed.photo));
+    review
+        .names_without_photos
+        .retain(|name| !counts.contains_key(&name.name));
+}
+
 /// How far one photo's face is from the people of the shoot, for `headshot inspect --names`:
 /// distances only, never a descriptor.
 #[derive(Debug, Clone, Default, Serialize)]
