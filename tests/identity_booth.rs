@@ -42,22 +42,26 @@ const PEOPLE: [(&str, &str, &str); 4] = [
     ("A1", "Ann", "img57"),
     ("B2", "Ben", "img61"),
     ("C3", "Cat", "img4"),
-    ("D4", "Dan", "img47"),
+    ("D4", "Dan", "img48"),
 ];
 
-/// A temp folder: `shoot/` (frames, and `refs/` + `roster.csv` with reference photos),
-/// `plain-roster.csv` beside it, `cards/` from `headshot slates`.
+/// A temp folder: `shoot/` (the frames), `plain-roster.csv` beside it, `cards/` from
+/// `headshot slates`, and `roster.csv` with `refs/` (reference photos) beside the shoot or in it.
 struct Booth {
     dir: tempfile::TempDir,
+    references_in_shoot: bool,
 }
 
 impl Booth {
     /// The booth shoot; `slates: false` leaves the slate frames out (frames only).
-    fn new(corpus: &Path, slates: bool) -> Self {
+    fn new(corpus: &Path, slates: bool, references_in_shoot: bool) -> Self {
         let booth = Booth {
             dir: tempfile::tempdir().unwrap(),
+            references_in_shoot,
         };
-        fs::create_dir_all(booth.shoot().join("refs")).unwrap();
+        let refs = booth.reference_roster().parent().unwrap().join("refs");
+        fs::create_dir_all(&refs).unwrap();
+        fs::create_dir_all(booth.shoot()).unwrap();
         let plain: String = PEOPLE
             .iter()
             .map(|(id, name, _)| format!("{id},{name}\n"))
@@ -67,15 +71,12 @@ impl Booth {
         for (id, name, reference) in PEOPLE {
             let photo = format!("refs/{}.jpg", name.to_lowercase());
             let source = corpus.join(format!("identity/{reference}.jpg"));
-            fs::copy(source, booth.shoot().join(&photo)).unwrap();
+            fs::copy(source, refs.join(format!("{}.jpg", name.to_lowercase()))).unwrap();
             with_photos.push_str(&format!("{id},{name},{photo}\n"));
         }
         // An attendee whose "photo" shows no face: a warning, not a failure.
-        fs::copy(
-            corpus.join("exif/door-knocker.jpg"),
-            booth.shoot().join("refs/eve.jpg"),
-        )
-        .unwrap();
+        let no_face = make_jpeg(&common::test_picture(640, 480));
+        fs::write(refs.join("eve.jpg"), no_face).unwrap();
         with_photos.push_str("E5,Eve,refs/eve.jpg\n");
         fs::write(booth.reference_roster(), with_photos).unwrap();
         booth.make_frames(corpus, slates);
@@ -91,7 +92,10 @@ impl Booth {
     }
 
     fn reference_roster(&self) -> PathBuf {
-        self.shoot().join("roster.csv")
+        match self.references_in_shoot {
+            true => self.shoot().join("roster.csv"),
+            false => self.dir.path().join("roster.csv"),
+        }
     }
 
     fn make_frames(&self, corpus: &Path, slates: bool) {
@@ -212,7 +216,7 @@ fn a_forgotten_slate_is_flagged_and_reference_photos_say_who_it_is() {
     if !tool_available("exiftool", "-ver") {
         return;
     }
-    let booth = Booth::new(&corpus, true);
+    let booth = Booth::new(&corpus, true, false);
 
     // Slates only: Cat's frames carry Ben's name, are flagged, and look like each other.
     let manifest = booth.run("plain", &booth.plain_roster());
@@ -235,8 +239,7 @@ fn a_forgotten_slate_is_flagged_and_reference_photos_say_who_it_is() {
         .collect();
     assert_eq!(flagged, expected);
 
-    // With reference photos (kept inside the shoot): the flag names Cat; the references are no
-    // photos of the shoot and make no outputs.
+    // With reference photos: the flag names Cat; the references make no outputs.
     let out = booth.dir.path().join("refs");
     let manifest = booth.run("refs", &booth.reference_roster());
     let flagged = check_flags(&manifest);
@@ -325,8 +328,13 @@ fn reference_photos_name_frames_without_slates_never_wrongly() {
     if !tool_available("exiftool", "-ver") {
         return;
     }
-    let booth = Booth::new(&corpus, false);
+    let booth = Booth::new(&corpus, false, true);
     let manifest = booth.run("faces", &booth.reference_roster());
+    // References kept inside the shoot folder are no photos of it.
+    let photos = manifest["photos"].as_array().unwrap();
+    assert!(photos
+        .iter()
+        .all(|p| !p["source"].as_str().unwrap().contains("refs")));
     let mut named = 0;
     for photo in manifest["photos"].as_array().unwrap() {
         let source = Path::new(photo["source"].as_str().unwrap());
