@@ -405,7 +405,10 @@ fn mean_distance(descriptor: &FaceDescriptor, frames: &[&Described<'_>]) -> Opti
         .iter()
         .map(|f| f.descriptor.distance(descriptor))
         .sum();
-    (!frames.is_empty()).then(|| total / frames.len() as f32)
+    match frames.len() {
+        0 => None,
+        count => Some(total / count as f32),
+    }
 }
 
 /// `IMG_1.jpg` or `IMG_1.jpg-IMG_4.jpg`: the first and last of some frames, in capture order.
