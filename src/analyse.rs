@@ -4,6 +4,9 @@
 //!
 //! Analysers run only for what the run needs; a cached analysis that lacks something (a crop
 //! preset added since, slates turned on) is completed on the next decode.
+//!
+//! Reference photos (the roster's `photo` column) are analysed here too, into the same cache
+//! by their own content hash: faces and descriptors only, never rendered.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,13 +15,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use image::RgbImage;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::crop::{self, CropPlan, CropPreset};
+use crate::develop;
 use crate::faces::descriptor::{FaceDescriber, FaceDescriptor};
 use crate::faces::{Face, FaceDetector};
 use crate::fingerprint;
-use crate::names::{self, SlatePayload};
+use crate::names::{self, Person, Roster, SlatePayload};
 use crate::output;
 
 /// Bump when an analyser changes what it finds: cached analyses of other versions are ignored.
@@ -28,6 +33,9 @@ pub const ANALYSIS_VERSION: u32 = 2;
 const MIN_EYE_DISTANCE: f32 = 20.0;
 /// The cache, inside the output folder (hidden, so discovery never enters it).
 pub const CACHE_FOLDER: &str = ".headshot/analysis";
+/// Long edge a reference photo is decoded at (or its own size when smaller): plenty for a face
+/// that fills a registration photo, little for a 24 MP one.
+const REFERENCE_LONG_EDGE: f64 = 1600.0;
 
 /// What one photo shows, in upright source pixels; independent of every output setting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -231,6 +239,113 @@ impl Analysers {
             warnings.push(format!("face detection failed: {message}"));
             Vec::new()
         })
+    }
+}
+
+/// An attendee's reference photo (the roster's `photo` column) and its one face's descriptor.
+/// Biometric: the descriptor lives here and in the analysis cache, nowhere else.
+#[derive(Debug, Clone)]
+pub struct ReferenceFace {
+    /// The attendee, as the roster gives them.
+    pub person: Person,
+    /// The `photo` column as written (relative to the roster).
+    pub photo: PathBuf,
+    /// The content hash of the reference file, when it could be read: its cache entry.
+    pub xxh3: Option<u64>,
+    /// The descriptor, or why there is none: a review warning naming the roster line.
+    pub descriptor: Result<FaceDescriptor, String>,
+}
+
+/// Describes every reference photo of `roster` (in parallel, in roster order), from `cache`
+/// when it holds the reference's analysis. A reference that cannot be read, shows no face or
+/// more than one is no failure: its `descriptor` says why, naming the roster line.
+pub fn describe_references(
+    analysers: &Analysers,
+    cache: &AnalysisCache,
+    roster: &Roster,
+    max_megapixels: u64,
+) -> Vec<ReferenceFace> {
+    let wanted: Vec<(&names::RosterEntry, PathBuf)> = roster
+        .entries
+        .iter()
+        .filter_map(|entry| Some((entry, roster.reference_path(entry)?)))
+        .collect();
+    wanted
+        .par_iter()
+        .map(|(entry, path)| {
+            let photo = PathBuf::from(entry.photo.as_deref().unwrap_or_default());
+            let (xxh3, descriptor) = match analysers.analyse_reference(path, cache, max_megapixels)
+            {
+                Ok((xxh3, analysis)) => (Some(xxh3), only_face(&analysis)),
+                Err(message) => (None, Err(message)),
+            };
+            ReferenceFace {
+                person: entry.person.clone(),
+                descriptor: descriptor.map_err(|why| {
+                    format!(
+                        "{}:{}: reference photo {}: {why}",
+                        roster.path.display(),
+                        entry.line,
+                        photo.display()
+                    )
+                }),
+                photo,
+                xxh3,
+            }
+        })
+        .collect()
+}
+
+/// The descriptor of a reference's one face; several faces would make it anyone's.
+fn only_face(analysis: &PhotoAnalysis) -> Result<FaceDescriptor, String> {
+    let described: Vec<&FaceDescriptor> = analysis.descriptors.iter().flatten().flatten().collect();
+    match (analysis.faces().len(), described.as_slice()) {
+        (0, _) => Err("no face found; it is not used".to_string()),
+        (_, [one]) => Ok((*one).clone()),
+        (_, []) => Err("the face is too small to describe; it is not used".to_string()),
+        (_, several) => Err(format!(
+            "{} faces; a reference should show the attendee alone, so it is not used",
+            several.len()
+        )),
+    }
+}
+
+impl Analysers {
+    /// A reference photo's analysis (faces and descriptors), from `cache` or one decode at
+    /// [`REFERENCE_LONG_EDGE`]; stored in `cache` under its content hash.
+    fn analyse_reference(
+        &self,
+        path: &Path,
+        cache: &AnalysisCache,
+        max_megapixels: u64,
+    ) -> Result<(u64, PhotoAnalysis), String> {
+        let needs = AnalysisNeeds {
+            faces: true,
+            identity: true,
+            ..AnalysisNeeds::default()
+        };
+        let failed = |error: crate::error::PhotoError| error.to_string();
+        let mut source = develop::read_source(path, None, 1).map_err(|(_, e)| failed(e))?;
+        let orientation = crate::exif_info::read_exif(&source.bytes).info.orientation;
+        source.upright_size = crate::orient::upright_size(source.upright_size, orientation);
+        let xxh3 = source.xxh3;
+        if let Some(cached) = cache.load(xxh3).filter(|a| a.satisfies(&needs)) {
+            return Ok((xxh3, cached));
+        }
+        let long_edge = f64::from(source.upright_size.0.max(source.upright_size.1).max(1));
+        let scale = (REFERENCE_LONG_EDGE / long_edge).min(1.0);
+        let developed = develop::develop(source, orientation, scale, max_megapixels)
+            .map_err(|(_, e)| failed(e))?;
+        let preview = developed
+            .preview(&mut fast_image_resize::Resizer::new())
+            .map_err(|(_, e)| failed(e))?;
+        let mut analysis = PhotoAnalysis {
+            upright_size: developed.upright_size,
+            ..PhotoAnalysis::default()
+        };
+        self.complete(&mut analysis, &needs, &developed.working, &preview);
+        cache.store(xxh3, &analysis);
+        Ok((xxh3, analysis))
     }
 }
 

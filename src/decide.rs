@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analyse::PhotoAnalysis;
+use crate::analyse::{PhotoAnalysis, ReferenceFace};
 use crate::error::ConfigError;
 use crate::exif_info::CaptureTime as ExifCaptureTime;
 use crate::manifest::FaceRecord;
@@ -64,10 +64,19 @@ pub struct Decision {
 
 /// Decides names, output paths and metadata for every photo.
 pub fn decide(facts: &[PhotoFacts<'_>], options: &RunOptions) -> Result<Decision, ConfigError> {
+    decide_with_references(facts, &[], options)
+}
+
+/// [`decide`], with faces also checked against the roster's reference photos.
+pub fn decide_with_references(
+    facts: &[PhotoFacts<'_>],
+    references: &[ReferenceFace],
+    options: &RunOptions,
+) -> Result<Decision, ConfigError> {
     let (mut assignments, mut review) = assign_names(facts, options)?;
     let identity = match &mut review {
         Some(review) if options.needs_identity() => {
-            crate::identity::check_identities(facts, &mut assignments, review)
+            crate::identity::check_identities(facts, references, &mut assignments, review)
         }
         _ => crate::identity::IdentityOutcome::default(),
     };

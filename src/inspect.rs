@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::decode;
 use crate::discover::ImageFormat;
 use crate::exif_info::{read_exif, ExifInfo};
+use crate::identity::FaceDistances;
 use crate::names::{PhotoAssignment, Role};
 use crate::orient;
 
@@ -47,6 +48,10 @@ pub struct Inspection {
     /// With names: who the photo is assigned to, and by which rule and row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub naming: Option<PhotoAssignment>,
+    /// With names checked against faces: how far the photo's face is from each person's
+    /// reference photo and frames (distances only; descriptors never leave the cache).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub face_distances: Option<FaceDistances>,
 }
 
 /// What an EXIF orientation value asks a viewer to do.
@@ -90,6 +95,7 @@ pub fn inspect(path: &Path) -> Inspection {
         error: None,
         face_analysis: None,
         naming: None,
+        face_distances: None,
     };
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
@@ -256,6 +262,11 @@ impl Inspection {
                 line("unnamed", unnamed.to_string());
             }
         }
+        if let Some(distances) = &self.face_distances {
+            for (label, value) in face_distance_lines(distances) {
+                line(label, value);
+            }
+        }
         for warning in &self.warnings {
             line("warning", warning.clone());
         }
@@ -264,6 +275,44 @@ impl Inspection {
         }
         lines.join("\n")
     }
+}
+
+/// `face match  Ann: reference ann.jpg 0.31; frames A2.jpg 0.28, A3.jpg 0.35`, one line per
+/// person, nearest first: why a name was or was not given by face.
+fn face_distance_lines(distances: &FaceDistances) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    if !distances.described {
+        lines.push(("face match", "no face large enough to compare".to_string()));
+    }
+    for person in &distances.people {
+        let mut parts = Vec::new();
+        if let Some(reference) = &person.reference {
+            parts.push(format!(
+                "reference {} {:.2}",
+                reference.photo.display(),
+                reference.distance
+            ));
+        }
+        if !person.frames.is_empty() {
+            let frames: Vec<String> = person
+                .frames
+                .iter()
+                .map(|frame| format!("{} {:.2}", frame.photo.display(), frame.distance))
+                .collect();
+            parts.push(format!("frames {}", frames.join(", ")));
+        }
+        lines.push((
+            "face match",
+            format!("{}: {}", person.person, parts.join("; ")),
+        ));
+    }
+    if distances.described && distances.people.is_empty() {
+        lines.push(("face match", "nobody to compare with".to_string()));
+    }
+    for unusable in &distances.unusable_references {
+        lines.push(("warning", unusable.clone()));
+    }
+    lines
 }
 
 /// The shoot `inspect` names a file within when not told: the file's own folder. Sheets name

@@ -108,7 +108,8 @@ struct NamesArgs {
     /// QR slates: a frame whose QR code reads names the frames after it.
     #[arg(long)]
     slates: bool,
-    /// Roster (CSV `id,name,…`) the slates' codes are looked up in.
+    /// Roster (CSV `id,name,…`) the slates' codes are looked up in; an optional `photo`
+    /// column (relative to the roster) gives each attendee's reference photo for face checks.
     #[arg(long, value_name = "FILE")]
     roster: Option<PathBuf>,
     /// Added to camera times before matching a `time` sheet; a camera 2 min fast takes -00:02:00.
@@ -400,6 +401,7 @@ fn add_run_view(
             }
         };
         inspection.naming = inspected.assignment;
+        inspection.face_distances = inspected.face_distances;
         if !wants_faces {
             continue;
         }

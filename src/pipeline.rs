@@ -143,12 +143,13 @@ impl Job {
     /// Discovers inputs, reads their EXIF and orders them; nothing is decoded.
     pub fn plan(options: RunOptions) -> Result<Job, ConfigError> {
         plan::check_output_folder(&options.inputs, &options.output_dir)?;
-        let (photos, mut ignored) =
+        let (mut photos, mut ignored) =
             plan::discover_in_capture_order(&options.inputs, &options.output_dir)?;
         let settings_files = options.settings_files();
-        ignored.retain(|(path, _)| {
-            fs::canonicalize(path).map_or(true, |path| !settings_files.contains(&path))
-        });
+        let is_settings =
+            |path: &Path| fs::canonicalize(path).is_ok_and(|path| settings_files.contains(&path));
+        ignored.retain(|(path, _)| !is_settings(path.as_path()));
+        photos.retain(|photo| !is_settings(photo.input.path.as_path()));
         decide::check_sheet(&photos, &options)?;
         let tone_fingerprint = options.tone.fingerprint();
         Ok(Job {
@@ -235,6 +236,8 @@ impl Job {
         });
 
         let mut since = Instant::now();
+        let references = pool.install(|| self.reference_faces(&cache));
+        self.clock.lap(TimedStage::Analyse, &mut since);
         let facts: Vec<PhotoFacts<'_>> = self
             .photos
             .iter()
@@ -245,7 +248,7 @@ impl Job {
                 rendered: outcome.rendered.as_ref(),
             })
             .collect();
-        let decision = decide::decide(&facts, &self.options)?;
+        let decision = decide::decide_with_references(&facts, &references, &self.options)?;
         self.clock.lap(TimedStage::Decide, &mut since);
 
         let finished: Vec<(PhotoRecord, Option<PhotoFailure>)> = pool.install(|| {
@@ -269,11 +272,31 @@ impl Job {
         let failures: Vec<PhotoFailure> = failures.into_iter().flatten().collect();
         let sources: Vec<PathBuf> = self.photos.iter().map(|p| p.input.path.clone()).collect();
         let removed_outputs = state.finish(&sources).map_err(state_error)?;
-        let kept_hashes = records.iter().filter_map(|r| r.source_xxh3).collect();
+        let reference_hashes = references.iter().filter_map(|reference| reference.xxh3);
+        let kept_hashes = records
+            .iter()
+            .filter_map(|r| r.source_xxh3)
+            .chain(reference_hashes)
+            .collect();
         cache.retain(&kept_hashes);
         let manifest = self.manifest(records, removed_outputs, decision.review, started, jobs);
         write_run_files(&manifest, output_dir)?;
         Ok(RunReport { manifest, failures })
+    }
+
+    /// The roster's reference photos, described (from `cache` when it has them), when names
+    /// are checked against faces.
+    fn reference_faces(&self, cache: &AnalysisCache) -> Vec<analyse::ReferenceFace> {
+        let Some(crate::names::NamesFrom::Slates {
+            roster: Some(roster),
+        }) = &self.options.naming.source
+        else {
+            return Vec::new();
+        };
+        if !self.options.needs_identity() {
+            return Vec::new();
+        }
+        analyse::describe_references(&self.analysers, cache, roster, self.options.max_megapixels)
     }
 
     /// Pass 1 for one photo: analysis and staged derivatives, from the caches or one decode.
@@ -750,6 +773,15 @@ pub struct Inspected {
     pub assignment: Option<crate::names::PhotoAssignment>,
     /// A copy to draw on, when asked for.
     pub drawing: Option<image::RgbImage>,
+    /// With names checked against faces: how far its face is from each person's.
+    pub face_distances: Option<crate::identity::FaceDistances>,
+}
+
+/// The decide pass's view of the shoot for `inspect`: names, and face distances of the
+/// inspected photos (by shoot position).
+struct InspectNames {
+    assignments: Vec<crate::names::PhotoAssignment>,
+    face_distances: Vec<Option<crate::identity::FaceDistances>>,
 }
 
 impl Job {
@@ -780,8 +812,12 @@ impl Job {
                 full.crops.push((key, preset.clone()));
             }
         }
-        let slates_only = AnalysisNeeds {
+        // The rest of the shoot: slates, and faces when names are checked against them, so
+        // names by face and the distances are the run's.
+        let others = AnalysisNeeds {
             slates: full.slates,
+            faces: full.identity,
+            identity: full.identity,
             ..AnalysisNeeds::default()
         };
         let cache = AnalysisCache::none();
@@ -791,14 +827,14 @@ impl Job {
             .enumerate()
             .map(|(index, photo)| {
                 let is_wanted = positions.contains(&Some(index));
-                if !is_wanted && !full.slates {
+                if !is_wanted && !full.slates && !full.identity {
                     return None;
                 }
-                let needs = if is_wanted { &full } else { &slates_only };
+                let needs = if is_wanted { &full } else { &others };
                 Some(self.inspect_one(photo, &cache, needs, drawing && is_wanted))
             })
             .collect();
-        let assignments = self.inspect_names(&analysed);
+        let mut names = self.inspect_names(&analysed, &positions);
         positions
             .iter()
             .zip(wanted)
@@ -817,8 +853,11 @@ impl Job {
                 let (analysis, drawing) = analysed[index].clone().ok_or("not analysed")??;
                 Ok(Inspected {
                     analysis,
-                    assignment: assignments.as_ref().map(|all| all[index].clone()),
+                    assignment: names.as_ref().map(|names| names.assignments[index].clone()),
                     drawing,
+                    face_distances: names
+                        .as_mut()
+                        .and_then(|names| names.face_distances[index].take()),
                 })
             })
             .collect()
@@ -855,11 +894,13 @@ impl Job {
         analysed.map_err(|failure| failure.to_string())
     }
 
-    /// The decide pass's names over `analysed` photos (slates read where analysed).
+    /// The decide pass's names over `analysed` photos (slates and faces read where analysed),
+    /// and the face distances of the photos at `positions` (when names are checked by face).
     fn inspect_names(
         &self,
         analysed: &[Option<InspectAnalysis>],
-    ) -> Option<Vec<crate::names::PhotoAssignment>> {
+        positions: &[Option<usize>],
+    ) -> Option<InspectNames> {
         self.options.naming.source.as_ref()?;
         let facts: Vec<PhotoFacts<'_>> = self
             .photos
@@ -874,13 +915,20 @@ impl Job {
                 rendered: None,
             })
             .collect();
-        let decision = decide::decide(&facts, &self.options).ok()?;
-        Some(
-            decision
-                .plans
-                .into_iter()
-                .map(|plan| plan.assignment)
-                .collect(),
-        )
+        let references = self.reference_faces(&AnalysisCache::none());
+        let decision = decide::decide_with_references(&facts, &references, &self.options).ok()?;
+        let assignments: Vec<_> = decision.plans.into_iter().map(|p| p.assignment).collect();
+        let face_distances = (0..facts.len())
+            .map(|index| {
+                let wanted = positions.contains(&Some(index)) && self.options.needs_identity();
+                wanted.then(|| {
+                    crate::identity::face_distances(&facts, &assignments, &references, index)
+                })
+            })
+            .collect();
+        Some(InspectNames {
+            assignments,
+            face_distances,
+        })
     }
 }

@@ -74,7 +74,8 @@ impl RunOptions {
                 .any(|(_, crop)| crop.uses_faces())
     }
 
-    /// Files the run reads as settings (shoot file, names sheet, roster): not ignored photos.
+    /// Files the run reads as settings (shoot file, names sheet, roster, the roster's reference
+    /// photos): neither photos of the shoot nor ignored files.
     pub fn settings_files(&self) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = self.shoot_file.iter().cloned().collect();
         files.extend(self.shoot_layers.files.iter().cloned());
@@ -82,7 +83,12 @@ impl RunOptions {
             Some(crate::names::NamesFrom::Sheet(sheet)) => files.push(sheet.path.clone()),
             Some(crate::names::NamesFrom::Slates {
                 roster: Some(roster),
-            }) => files.push(roster.path.clone()),
+            }) => {
+                files.push(roster.path.clone());
+                // Reference photos are no photos of the shoot, even when kept inside it.
+                let references = roster.entries.iter();
+                files.extend(references.filter_map(|entry| roster.reference_path(entry)));
+            }
             _ => {}
         }
         files

@@ -45,20 +45,21 @@ pub enum NamesFrom {
 impl NamesFrom {
     /// The columns a caption may use besides `name` and `event`.
     pub fn columns(&self) -> Vec<String> {
-        let columns = match self {
-            NamesFrom::Sheet(sheet) => &sheet.columns,
+        let (columns, reference) = match self {
+            NamesFrom::Sheet(sheet) => (&sheet.columns, None),
             NamesFrom::Slates {
                 roster: Some(roster),
-            } => &roster.columns,
+            } => (&roster.columns, Some(super::sheet::PHOTO_COLUMN)),
             NamesFrom::Slates { roster: None } => return Vec::new(),
         };
+        // A roster's reference photo is for face checks, not for captions.
+        let taken = ["name", "file", "first_file", "time"]
+            .into_iter()
+            .chain(reference);
+        let taken: Vec<&str> = taken.collect();
         columns
             .iter()
-            .filter(|column| {
-                !["name", "file", "first_file", "time"]
-                    .iter()
-                    .any(|taken| column.eq_ignore_ascii_case(taken))
-            })
+            .filter(|column| !taken.iter().any(|taken| column.eq_ignore_ascii_case(taken)))
             .cloned()
             .collect()
     }

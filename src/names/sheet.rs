@@ -142,9 +142,15 @@ pub struct NameSheet {
 pub struct RosterEntry {
     pub line: u64,
     pub id: String,
-    /// `extra` starts with `("id", id)`, then the other columns in header order.
+    /// `extra` starts with `("id", id)`, then the other columns in header order (not `photo`).
     pub person: Person,
+    /// The `photo` column as written: a reference picture of the attendee, relative to the
+    /// roster (see [`Roster::reference_path`]); `None` when the column is absent or blank.
+    pub photo: Option<String>,
 }
+
+/// The roster column naming each attendee's reference photo.
+pub const PHOTO_COLUMN: &str = "photo";
 
 /// Attendees by id, for QR slates and printable cards.
 #[derive(Debug, Clone)]
@@ -384,7 +390,8 @@ impl NameSheet {
 }
 
 impl Roster {
-    /// Reads and checks a roster: header with `id` and `name`, other columns ride along.
+    /// Reads and checks a roster: header with `id` and `name`, an optional `photo` (a reference
+    /// picture, never a caption or manifest column), other columns ride along.
     /// Same file rules as [`NameSheet::load`].
     pub fn load(path: &Path) -> Result<Self, SheetError> {
         let text = read_text(path)?;
@@ -402,6 +409,11 @@ impl Roster {
                 found: table.header.join(", "),
             });
         };
+        let photo_index = columns.find(PHOTO_COLUMN);
+        let skip: Vec<usize> = [Some(id_index), photo_index]
+            .into_iter()
+            .flatten()
+            .collect();
         let mut entries: Vec<RosterEntry> = Vec::with_capacity(table.rows.len());
         let mut ids_seen: HashMap<String, u64> = HashMap::new();
         for row in &table.rows {
@@ -422,14 +434,18 @@ impl Roster {
                 });
             }
             ids_seen.insert(id.clone(), row.line);
-            let mut person = row.person(path, &table.header, name_index, &[id_index])?;
+            let mut person = row.person(path, &table.header, name_index, &skip)?;
             person
                 .extra
                 .insert(0, (table.header[id_index].clone(), id.clone()));
+            let photo = photo_index
+                .map(|index| normalize_file_key(row.field(index)))
+                .filter(|text| !text.is_empty());
             entries.push(RosterEntry {
                 line: row.line,
                 id,
                 person,
+                photo,
             });
         }
         Ok(Self {
@@ -437,6 +453,13 @@ impl Roster {
             columns: table.header.clone(),
             entries,
         })
+    }
+
+    /// Where an attendee's reference photo is: its `photo` column, relative to the roster file.
+    pub fn reference_path(&self, entry: &RosterEntry) -> Option<PathBuf> {
+        let photo = entry.photo.as_deref()?;
+        let folder = self.path.parent().unwrap_or(Path::new(""));
+        Some(folder.join(photo))
     }
 
     /// The attendee with this id (exact, after trimming).
@@ -1209,5 +1232,32 @@ mod tests {
         assert!(error.to_string().contains("lines 2 and 3"), "{error}");
         let error = Roster::parse(Path::new("roster.csv"), "name,email\nAnn,a@b\n").unwrap_err();
         assert_eq!(error.line(), Some(1));
+    }
+
+    #[test]
+    fn roster_photo_column_is_a_reference_relative_to_the_roster_not_an_extra() {
+        let roster = Roster::parse(
+            Path::new("/event/roster.csv"),
+            "id,name,Photo,company\nA1,Ann,refs\\ann.jpg,Acme\nA2,Ben,,\nA3,Cat,./cat.png,\n",
+        )
+        .unwrap();
+        let ann = roster.by_id("A1").unwrap();
+        assert_eq!(ann.photo.as_deref(), Some("refs/ann.jpg"));
+        assert_eq!(
+            roster.reference_path(ann),
+            Some(PathBuf::from("/event/refs/ann.jpg"))
+        );
+        assert_eq!(ann.person.get("photo"), None);
+        let json = serde_json::to_string(&ann.person).unwrap();
+        assert_eq!(json, r#"{"name":"Ann","id":"A1","company":"Acme"}"#);
+        let ben = roster.by_id("A2").unwrap();
+        assert_eq!(
+            (ben.photo.as_ref(), roster.reference_path(ben)),
+            (None, None)
+        );
+        assert_eq!(
+            roster.by_id("A3").unwrap().photo.as_deref(),
+            Some("cat.png")
+        );
     }
 }
