@@ -267,11 +267,21 @@ fn parse_rows(path: &Path, text: &str) -> Result<Vec<LoggedCorrection>, Error> {
     }
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|error| {
-            let line = error.position().map_or(0, |position| position.line());
-            line_error(line, csv_message(&error))
-        })?;
-        let line = record.position().map_or(0, |position| position.line());
+        // From the byte offset: the csv crate's own line count skips blank lines, and a record's
+        // offset may point at the blank lines before it.
+        let line_at = |position: Option<&csv::Position>| {
+            position.map_or(0, |position| {
+                let bytes = text.as_bytes();
+                let mut start = (position.byte() as usize).min(bytes.len());
+                while bytes.get(start).is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+                    start += 1;
+                }
+                line_of(bytes, start)
+            })
+        };
+        let record =
+            record.map_err(|error| line_error(line_at(error.position()), csv_message(&error)))?;
+        let line = line_at(record.position());
         if record.iter().all(str::is_empty) {
             continue;
         }
