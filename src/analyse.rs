@@ -27,7 +27,7 @@ use crate::names::{self, Person, Roster, SlatePayload};
 use crate::output;
 
 /// Bump when an analyser changes what it finds: cached analyses of other versions are ignored.
-pub const ANALYSIS_VERSION: u32 = 2;
+pub const ANALYSIS_VERSION: u32 = 3;
 /// Faces whose eyes are closer than this (working pixels) get no descriptor: below about 16 px
 /// the descriptor stops separating people (tests/identity.rs measures it).
 const MIN_EYE_DISTANCE: f32 = 20.0;
@@ -43,7 +43,14 @@ pub struct PhotoAnalysis {
     pub upright_size: (u32, u32),
     /// Faces, largest first; `None` until the detector has looked.
     pub faces: Option<Vec<Face>>,
-    /// `None` until slates were looked for; then the QR code's text, if one read.
+    /// `None` until slates were looked for; then the QR code's text, if one read. Absent from
+    /// the cache file until looked for, `null` when no code read (version 1 wrote `null` for
+    /// both, so every slates run read every photo again).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "looked_for"
+    )]
     pub slate_code: Option<Option<String>>,
     /// Face descriptors (biometric data: they stay in this cache), one per face in `faces`
     /// order, `None` for a face too small to describe; `None` until described.
@@ -53,6 +60,13 @@ pub struct PhotoAnalysis {
     pub crops: BTreeMap<String, CropPlan>,
     /// What went wrong in an analyser (the photo goes on without it).
     pub warnings: Vec<String>,
+}
+
+/// A field that is present was looked for: `null` is `Some(None)`, not `None`.
+fn looked_for<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 /// What a run needs from every photo's analysis.
@@ -493,6 +507,24 @@ impl AnalysisCache {
             if hash.is_some_and(|hash| !keep.contains(&hash)) {
                 let _ = fs::remove_file(entry.path());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slate_readings_survive_the_cache() {
+        for slate_code in [None, Some(None), Some(Some("A1".to_string()))] {
+            let analysis = PhotoAnalysis {
+                slate_code: slate_code.clone(),
+                ..PhotoAnalysis::default()
+            };
+            let json = serde_json::to_string(&analysis).unwrap();
+            let read: PhotoAnalysis = serde_json::from_str(&json).unwrap();
+            assert_eq!(read.slate_code, slate_code, "{json}");
         }
     }
 }

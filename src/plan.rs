@@ -91,6 +91,7 @@ impl RunOptions {
             }
             _ => {}
         }
+        files.extend(self.naming.codes.iter().map(|codes| codes.path.clone()));
         files
             .iter()
             .filter_map(|file| fs::canonicalize(file).ok())
