@@ -626,6 +626,7 @@ mod tests {
                     photo,
                     analysis: Some(analysis),
                     rendered: None,
+                    correction: None,
                 })
                 .collect()
         }
