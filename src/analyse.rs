@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use crate::clock_code::ClockReading;
 use crate::crop::{self, CropPlan, CropPreset};
 use crate::faces::descriptor::{FaceDescriber, FaceDescriptor};
 use crate::faces::{Face, FaceDetector};
@@ -98,8 +99,14 @@ impl PhotoAnalysis {
         let code = self.slate_code.as_ref()?.as_deref()?;
         match names::classify_payload(code) {
             SlatePayload::Slate(_) => Some(code),
-            SlatePayload::Foreign(_) => None,
+            SlatePayload::Foreign(_) | SlatePayload::Clock(_) => None,
         }
+    }
+
+    /// The reference time, when the photo is a clock slate (a `headshot clock` code).
+    pub fn clock_reading(&self) -> Option<ClockReading> {
+        let code = self.slate_code.as_ref()?.as_deref()?;
+        ClockReading::from_payload(code)
     }
 
     /// The largest face and its descriptor, when it was large enough to describe.

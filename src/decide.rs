@@ -9,8 +9,8 @@ use crate::analyse::PhotoAnalysis;
 use crate::error::ConfigError;
 use crate::exif_info::CaptureTime as ExifCaptureTime;
 use crate::manifest::FaceRecord;
-use crate::metadata::{self, CropWindow, FaceRegion, OutputMetadata, PixelSize};
-use crate::names::{self, NameSource, PhotoAssignment, PhotoRef, Review, Role};
+use crate::metadata::{CropWindow, FaceRegion, OutputMetadata, PixelSize};
+use crate::names::{self, ClockOffset, NameSource, PhotoAssignment, PhotoRef, Review, Role};
 use crate::naming::{NameAllocator, NameTemplate, NameValues};
 use crate::plan::{PlannedPhoto, RunOptions};
 use crate::render::{Rendered, StagedOutput};
@@ -28,6 +28,8 @@ pub struct PhotoFacts<'a> {
     pub analysis: Option<&'a PhotoAnalysis>,
     /// `None` for a slate, or a photo that failed.
     pub rendered: Option<&'a Rendered>,
+    /// Its camera's clock offset (`clocks::ShootClocks`), for the `time` layout.
+    pub clock_offset: ClockOffset,
 }
 
 /// One output under its final name, with the metadata the finish pass writes into it.
@@ -100,7 +102,7 @@ pub fn decide(facts: &[PhotoFacts<'_>], options: &RunOptions) -> Result<Decision
                 identity_review,
                 face_group,
             };
-            if plan.assignment.role == Role::Slate {
+            if plan.assignment.role != Role::Portrait {
                 return plan;
             }
             let paths = output_paths(fact, &plan.assignment, position, seq_width, options);
@@ -152,6 +154,9 @@ pub fn check_sheet(photos: &[PlannedPhoto], options: &RunOptions) -> Result<(), 
             relative: &photo.input.relative,
             capture_time: photo.exif.capture_time.as_ref(),
             camera: Some(camera),
+            // Offsets and clock slates are known after analysis; rows are checked without.
+            clock_offset: ClockOffset::ZERO,
+            clock_slate: false,
         })
         .collect();
     names::assign(&NameSource::Sheet(sheet), &refs, &options.naming.assign)
@@ -165,7 +170,20 @@ fn assign_names(
     options: &RunOptions,
 ) -> Result<(Vec<PhotoAssignment>, Option<Review>), ConfigError> {
     let Some(source) = &options.naming.source else {
-        return Ok((vec![PhotoAssignment::default(); facts.len()], None));
+        let clock_slate = PhotoAssignment {
+            role: Role::ClockSlate,
+            ..PhotoAssignment::default()
+        };
+        let assignments = facts
+            .iter()
+            .map(
+                |fact| match fact.analysis.and_then(PhotoAnalysis::clock_reading) {
+                    Some(_) => clock_slate.clone(),
+                    None => PhotoAssignment::default(),
+                },
+            )
+            .collect();
+        return Ok((assignments, None));
     };
     let cameras: Vec<String> = facts.iter().map(|fact| fact.photo.camera_id()).collect();
     let refs: Vec<PhotoRef<'_>> = facts
@@ -176,6 +194,10 @@ fn assign_names(
             relative: &fact.photo.input.relative,
             capture_time: fact.photo.exif.capture_time.as_ref(),
             camera: Some(camera),
+            clock_offset: fact.clock_offset,
+            clock_slate: fact
+                .analysis
+                .is_some_and(|analysis| analysis.clock_reading().is_some()),
         })
         .collect();
     let assignments = match source {
@@ -226,7 +248,7 @@ fn output_paths(
         .unwrap_or_else(|| "photo".to_string());
     let shoot = options.shoot_for(photo);
     let capture = photo.exif.capture_time.as_ref();
-    let date = capture.map(|time| time.date().to_string());
+    let date = capture.map(ExifCaptureTime::date);
     let time = capture.map(ExifCaptureTime::time_for_filename);
     let derivatives = &options.export.derivatives;
     derivatives
@@ -322,13 +344,6 @@ fn photo_metadata(
             FaceRegion::from_source_box(region_name, face_box, window, size)
         })
         .collect();
-    metadata.capture_time = fact.photo.exif.capture_time.as_ref().and_then(|time| {
-        let exif_form = format!(
-            "{} {}",
-            time.local[..10].replace('-', ":"),
-            &time.local[11..]
-        );
-        metadata::CaptureTime::new(&exif_form, time.subsec.as_deref(), time.offset.as_deref()).ok()
-    });
+    metadata.capture_time = fact.photo.exif.capture_time;
     metadata
 }

@@ -10,6 +10,7 @@ use crate::discover::ImageFormat;
 use crate::exif_info::{read_exif, ExifInfo};
 use crate::names::{PhotoAssignment, Role};
 use crate::orient;
+use crate::shoot_files::SettingOrigin;
 
 /// Everything `inspect` reports for one file.
 #[derive(Debug, Serialize)]
@@ -47,6 +48,8 @@ pub struct Inspection {
     /// With names: who the photo is assigned to, and by which rule and row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub naming: Option<PhotoAssignment>,
+    /// The settings that apply to this photo and which shoot file (or flag) set each.
+    pub settings: Vec<SettingOrigin>,
 }
 
 /// What an EXIF orientation value asks a viewer to do.
@@ -90,6 +93,7 @@ pub fn inspect(path: &Path) -> Inspection {
         error: None,
         face_analysis: None,
         naming: None,
+        settings: Vec::new(),
     };
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
@@ -194,6 +198,13 @@ impl Inspection {
         if let Some(copyright) = &self.exif.copyright {
             line("copyright", copyright.clone());
         }
+        for setting in &self.settings {
+            let value = format!("{:?}", setting.value);
+            line(
+                "setting",
+                format!("{} = {value}  ({})", setting.key, setting.origin),
+            );
+        }
         if let Some(analysis) = &self.face_analysis {
             if analysis.faces.is_empty() {
                 line("faces", "none found".to_string());
@@ -242,6 +253,7 @@ impl Inspection {
                     let announces = person.unwrap_or_else(|| "nobody in the roster".to_string());
                     line("role", format!("slate, announcing {announces}"));
                 }
+                Role::ClockSlate => line("role", "clock slate".to_string()),
                 Role::Portrait => {
                     line("person", person.unwrap_or_else(|| "-".to_string()));
                     if let Some(seq) = naming.person_seq {
@@ -263,6 +275,18 @@ impl Inspection {
             line("error", error.clone());
         }
         lines.join("\n")
+    }
+}
+
+/// `file` as a path under `shoot` (as `run` spells its photos' paths, so shoot files apply),
+/// when it is inside it; else as given.
+pub fn path_in_shoot(file: &Path, shoot: &Path) -> PathBuf {
+    let (Ok(file_full), Ok(shoot_full)) = (fs::canonicalize(file), fs::canonicalize(shoot)) else {
+        return file.to_path_buf();
+    };
+    match file_full.strip_prefix(&shoot_full) {
+        Ok(relative) => shoot.join(relative),
+        Err(_) => file.to_path_buf(),
     }
 }
 

@@ -16,6 +16,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::analyse::{self, Analysers, AnalysisCache, AnalysisNeeds, PhotoAnalysis};
+use crate::clocks::ShootClocks;
 use crate::decide::{self, PhotoFacts, PhotoPlan};
 use crate::decode;
 use crate::develop::{self, Developed};
@@ -183,9 +184,21 @@ impl Job {
             crop_users,
             faces: self.options.needs_faces(),
             identity: self.options.needs_identity(),
-            slates: self.options.reads_slates(),
+            slates: self.reads_codes(),
             crops,
         }
+    }
+
+    /// Whether every photo is read for a QR code: for name slates, and for clock slates where
+    /// clock offsets matter (a `time` sheet, or several cameras to put in one order).
+    fn reads_codes(&self) -> bool {
+        let time_sheet = matches!(
+            &self.options.naming.source,
+            Some(crate::names::NamesFrom::Sheet(sheet)) if sheet.layout == crate::names::Layout::Time
+        );
+        let mut cameras = self.photos.iter().map(PlannedPhoto::camera_id);
+        let first = cameras.next();
+        self.options.reads_slates() || time_sheet || cameras.any(|camera| Some(camera) != first)
     }
 
     /// Runs the three passes and writes the manifest, the CSV and the review page.
@@ -235,27 +248,29 @@ impl Job {
         });
 
         let mut since = Instant::now();
-        let facts: Vec<PhotoFacts<'_>> = self
-            .photos
+        let (clocks, order) = self.decide_clocks(&outcomes);
+        let photos: Vec<&PlannedPhoto> = order.iter().map(|&index| &self.photos[index]).collect();
+        let mut outcomes = outcomes;
+        let outcomes: Vec<PhotoOutcome> = order
             .iter()
-            .zip(&outcomes)
-            .map(|(photo, outcome)| PhotoFacts {
-                photo,
-                analysis: outcome.analysis.as_ref(),
-                rendered: outcome.rendered.as_ref(),
-            })
+            .map(|&index| std::mem::take(&mut outcomes[index]))
             .collect();
+        let facts = facts_of(&photos, &outcomes, &clocks);
         let decision = decide::decide(&facts, &self.options)?;
         self.clock.lap(TimedStage::Decide, &mut since);
 
         let finished: Vec<(PhotoRecord, Option<PhotoFailure>)> = pool.install(|| {
-            self.photos
+            photos
                 .par_iter()
                 .zip(outcomes.into_par_iter())
                 .zip(decision.plans.into_par_iter())
                 .map(|((photo, outcome), plan)| {
                     let failed_before = outcome.failure.is_some();
-                    let result = self.finish_photo(photo, outcome, &plan, &state);
+                    let mut result = self.finish_photo(photo, outcome, &plan, &state);
+                    result
+                        .0
+                        .warnings
+                        .extend(clocks.warnings_for(&photo.input.path));
                     progress(Progress::Finished {
                         record: &result.0,
                         failure: result.1.as_ref().filter(|_| !failed_before),
@@ -271,9 +286,27 @@ impl Job {
         let removed_outputs = state.finish(&sources).map_err(state_error)?;
         let kept_hashes = records.iter().filter_map(|r| r.source_xxh3).collect();
         cache.retain(&kept_hashes);
-        let manifest = self.manifest(records, removed_outputs, decision.review, started, jobs);
+        let mut manifest = self.manifest(records, removed_outputs, decision.review, started, jobs);
+        manifest.cameras = clocks.cameras;
         write_run_files(&manifest, output_dir)?;
         Ok(RunReport { manifest, failures })
+    }
+
+    /// Each camera's clock (from the analyses' clock slates and the settings) and the shoot's
+    /// capture order on the corrected clocks, as indexes into `self.photos`.
+    fn decide_clocks(&self, outcomes: &[PhotoOutcome]) -> (ShootClocks, Vec<usize>) {
+        let photos: Vec<&PlannedPhoto> = self.photos.iter().collect();
+        let facts = facts_of(&photos, outcomes, &ShootClocks::default());
+        let clocks = ShootClocks::decide(&facts, &self.options);
+        let order = clocks.capture_order(&facts);
+        (clocks, order)
+    }
+
+    /// Whether a photo renders nothing: a name slate (when slates name the shoot) or a clock
+    /// slate.
+    fn renders_nothing(&self, analysis: &PhotoAnalysis) -> bool {
+        (self.options.reads_slates() && analysis.slate().is_some())
+            || analysis.clock_reading().is_some()
     }
 
     /// Pass 1 for one photo: analysis and staged derivatives, from the caches or one decode.
@@ -336,7 +369,7 @@ impl Job {
     ) -> Option<PhotoOutcome> {
         let path = &photo.input.path;
         let analysis = cache.load(xxh3).filter(|a| a.satisfies(needs))?;
-        let rendered = if needs.slates && analysis.slate().is_some() {
+        let rendered = if self.renders_nothing(&analysis) {
             None
         } else {
             let key = render::render_key(&self.options, self.tone_fingerprint, xxh3);
@@ -371,7 +404,7 @@ impl Job {
         outcome.format = Some(analysed.format);
         outcome.decoded = true;
         outcome.warnings = analysed.developed.warnings.clone();
-        let is_slate = needs.slates && analysed.analysis.slate().is_some();
+        let is_slate = self.renders_nothing(&analysed.analysis);
         let Analysed {
             xxh3,
             developed,
@@ -623,6 +656,7 @@ impl Job {
             capture_time: exif.capture_time.as_ref().map(|time| time.iso8601()),
             camera: exif.camera(),
             camera_id: Some(photo.camera_id()),
+            photographer: options.shoot_for(photo).credit,
             lens: exif.lens.clone(),
             presets: PresetsUsed {
                 crop: options.crop.0.clone(),
@@ -713,6 +747,7 @@ impl Job {
             },
             summary,
             review,
+            cameras: Vec::new(),
             timing: Timing {
                 wall_seconds,
                 photos_per_second: records.len() as f64 / wall_seconds.max(1e-9),
@@ -723,6 +758,25 @@ impl Job {
             photos: records,
         }
     }
+}
+
+/// What the decide pass knows of `photos` (with their outcomes, same order), each with its
+/// camera's clock offset.
+fn facts_of<'a>(
+    photos: &[&'a PlannedPhoto],
+    outcomes: &'a [PhotoOutcome],
+    clocks: &ShootClocks,
+) -> Vec<PhotoFacts<'a>> {
+    photos
+        .iter()
+        .zip(outcomes)
+        .map(|(photo, outcome)| PhotoFacts {
+            photo,
+            analysis: outcome.analysis.as_ref(),
+            rendered: outcome.rendered.as_ref(),
+            clock_offset: clocks.offset_of(&photo.camera_id()),
+        })
+        .collect()
 }
 
 /// `manifest.json`, `manifest.csv` and `index.html`, each written atomically.
@@ -872,15 +926,24 @@ impl Job {
                     .and_then(|result| result.as_ref().ok())
                     .map(|(analysis, _)| analysis),
                 rendered: None,
+                clock_offset: crate::names::ClockOffset::ZERO,
             })
             .collect();
-        let decision = decide::decide(&facts, &self.options).ok()?;
-        Some(
-            decision
-                .plans
-                .into_iter()
-                .map(|plan| plan.assignment)
-                .collect(),
-        )
+        // As `run` does: each camera's clock, then the corrected capture order.
+        let clocks = ShootClocks::decide(&facts, &self.options);
+        let order = clocks.capture_order(&facts);
+        let ordered: Vec<PhotoFacts<'_>> = order
+            .iter()
+            .map(|&index| PhotoFacts {
+                clock_offset: clocks.offset_of(&facts[index].photo.camera_id()),
+                ..facts[index]
+            })
+            .collect();
+        let decision = decide::decide(&ordered, &self.options).ok()?;
+        let mut assignments = vec![crate::names::PhotoAssignment::default(); facts.len()];
+        for (plan, index) in decision.plans.into_iter().zip(order) {
+            assignments[index] = plan.assignment;
+        }
+        Some(assignments)
     }
 }
