@@ -514,3 +514,56 @@ fn camera_with_id<'m>(manifest: &'m Value, id: &str) -> &'m Value {
         .find(|camera| camera["id"] == id)
         .unwrap_or_else(|| panic!("{id} not in {}", manifest["cameras"]))
 }
+
+#[test]
+fn the_clock_page_serves_the_current_time_as_a_code() {
+    use std::io::{BufRead, Read, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_headshot"))
+        .args(["clock", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let get = |path: &str| {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let page = get("/");
+    let svg = get("/code.svg");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        page.contains("fetch(\"/code.svg\"") && !page.contains("http://"),
+        "{page}"
+    );
+    assert!(svg.contains("<svg") && svg.contains("no-store"), "{svg}");
+    let shown = svg
+        .lines()
+        .find_map(|line| line.strip_prefix("X-Headshot-Clock: "))
+        .unwrap_or_else(|| panic!("no time header in {svg}"));
+    let reading =
+        headshot::clock_code::ClockReading::from_payload(&format!("HEADSHOT-CLOCK {shown}"))
+            .unwrap_or_else(|| panic!("{shown:?} is not a clock time"));
+    let now = jiff::Zoned::now().datetime();
+    let apart = now.duration_since(reading.local).abs();
+    assert!(
+        apart < jiff::SignedDuration::from_secs(5),
+        "{shown} against {now}"
+    );
+}
