@@ -23,7 +23,7 @@ use crate::names::{self, SlatePayload};
 use crate::output;
 
 /// Bump when an analyser changes what it finds: cached analyses of other versions are ignored.
-pub const ANALYSIS_VERSION: u32 = 1;
+pub const ANALYSIS_VERSION: u32 = 2;
 /// Faces whose eyes are closer than this (working pixels) get no descriptor: below about 16 px
 /// the descriptor stops separating people (tests/identity.rs measures it).
 const MIN_EYE_DISTANCE: f32 = 20.0;
@@ -36,7 +36,13 @@ pub struct PhotoAnalysis {
     pub upright_size: (u32, u32),
     /// Faces, largest first; `None` until the detector has looked.
     pub faces: Option<Vec<Face>>,
-    /// `None` until slates were looked for; then the QR code's text, if one read.
+    /// `None` until slates were looked for; then the QR code's text, if one read. Kept apart in
+    /// the cache: a missing key is "not looked for", `null` is "looked, no code".
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "looked_for"
+    )]
     pub slate_code: Option<Option<String>>,
     /// Face descriptors (biometric data: they stay in this cache), one per face in `faces`
     /// order, `None` for a face too small to describe; `None` until described.
@@ -46,6 +52,13 @@ pub struct PhotoAnalysis {
     pub crops: BTreeMap<String, CropPlan>,
     /// What went wrong in an analyser (the photo goes on without it).
     pub warnings: Vec<String>,
+}
+
+/// A `slate_code` present in the cache was looked for, even when it is `null`.
+fn looked_for<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 /// What a run needs from every photo's analysis.
@@ -385,6 +398,24 @@ impl AnalysisCache {
             if hash.is_some_and(|hash| !keep.contains(&hash)) {
                 let _ = fs::remove_file(entry.path());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slate_looked_for_without_a_code_stays_looked_for_in_the_cache() {
+        for slate_code in [None, Some(None), Some(Some("A0042".to_string()))] {
+            let analysis = PhotoAnalysis {
+                slate_code: slate_code.clone(),
+                ..PhotoAnalysis::default()
+            };
+            let json = serde_json::to_string(&analysis).unwrap();
+            let back: PhotoAnalysis = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.slate_code, slate_code, "{json}");
         }
     }
 }
