@@ -18,6 +18,7 @@ use image::RgbImage;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::clock_code::ClockReading;
 use crate::crop::{self, CropPlan, CropPreset};
 use crate::develop;
 use crate::faces::descriptor::{FaceDescriber, FaceDescriptor};
@@ -120,8 +121,14 @@ impl PhotoAnalysis {
         let code = self.slate_code.as_ref()?.as_deref()?;
         match names::classify_payload(code) {
             SlatePayload::Slate(_) => Some(code),
-            SlatePayload::Foreign(_) => None,
+            SlatePayload::Foreign(_) | SlatePayload::Clock(_) => None,
         }
+    }
+
+    /// The reference time, when the photo is a clock slate (a `headshot clock` code).
+    pub fn clock_reading(&self) -> Option<ClockReading> {
+        let code = self.slate_code.as_ref()?.as_deref()?;
+        ClockReading::from_payload(code)
     }
 
     /// The largest face and its descriptor, when it was large enough to describe.

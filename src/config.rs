@@ -8,12 +8,12 @@ use std::sync::Arc;
 use crate::decode;
 use crate::error::ConfigError;
 use crate::metadata::MetadataPolicy;
-use crate::names::{NamingConfig, NamingSettings};
+use crate::names::{ClockOffset, NamingConfig, NamingSettings};
 use crate::naming::{check_template_extension, NameTemplate, DEFAULT_TEMPLATE};
 use crate::plan::{RunOptions, ShootInfo};
 use crate::presets::{Registry, ShootFile};
 use crate::rerun::RerunPolicy;
-use crate::shoot_files::ShootLayers;
+use crate::shoot_files::{Origin, SettingOrigin, ShootLayers};
 
 /// Who is in which photo, as flags give it (each falls back to the shoot file).
 #[derive(Debug, Clone, Default)]
@@ -118,7 +118,6 @@ pub fn naming_settings(
         names: names.names.clone().or_else(|| from_file(&shoot.names)),
         slates: names.slates || shoot.slates.unwrap_or(false),
         roster: names.roster.clone().or_else(|| from_file(&shoot.roster)),
-        clock_offset: names.clock_offset.clone().or(shoot.clock_offset.clone()),
         max_gap: names.max_gap.clone().or(shoot.max_gap.clone()),
         codes: names.codes.clone().or_else(|| from_file(&shoot.codes)),
         caption: shoot.caption.clone(),
@@ -197,8 +196,21 @@ impl RunOptions {
             credit: flags.credit.clone(),
             copyright: flags.copyright.clone(),
         };
-        let shoot_layers =
-            ShootLayers::load(run_wide_base, flag_info, &flags.inputs, &flags.output_dir)?;
+        let flag_clock_offset = flags
+            .names
+            .clock_offset
+            .as_deref()
+            .map(str::parse::<ClockOffset>)
+            .transpose()
+            .map_err(|error| ConfigError::Usage(format!("--clock-offset: {error}")))?;
+        let mut shoot_layers = ShootLayers::load(
+            run_wide_base,
+            flag_info,
+            flag_clock_offset,
+            &flags.inputs,
+            &flags.output_dir,
+        )?;
+        shoot_layers.run_wide = run_wide_origins(flags, &shoot);
         Ok(RunOptions {
             inputs: flags.inputs.clone(),
             output_dir: flags.output_dir.clone(),
@@ -228,6 +240,46 @@ impl RunOptions {
             shoot_layers,
         })
     }
+}
+
+/// Where each run-wide setting was set: a flag, else the run-wide shoot file (at its line);
+/// defaults are not listed.
+fn run_wide_origins(flags: &RunFlags, shoot: &ShootFile) -> Vec<SettingOrigin> {
+    let path_text = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string());
+    let names = &flags.names;
+    let slates_flag = names.slates.then(|| "true".to_string());
+    let slates_file = shoot.slates.map(|slates| slates.to_string());
+    let keys: [(&str, Option<String>, Option<String>); 9] = [
+        ("crop", flags.crop.clone(), shoot.crop.clone()),
+        ("tone", flags.tone.clone(), shoot.tone.clone()),
+        ("export", flags.export.clone(), shoot.export.clone()),
+        ("template", flags.template.clone(), shoot.template.clone()),
+        ("names", path_text(&names.names), shoot.names.clone()),
+        ("roster", path_text(&names.roster), shoot.roster.clone()),
+        ("slates", slates_flag, slates_file),
+        ("max_gap", names.max_gap.clone(), shoot.max_gap.clone()),
+        ("caption", flags.caption.clone(), shoot.caption.clone()),
+    ];
+    keys.into_iter()
+        .filter_map(|(key, flag, from_file)| {
+            let (value, origin) = match (flag, from_file, &shoot.origin) {
+                (Some(flag), _, _) => (flag, Origin::Flag),
+                (None, Some(value), Some((path, text))) => {
+                    let line = crate::presets::key_line(text, key);
+                    (
+                        value,
+                        Origin::File {
+                            path: path.clone(),
+                            line,
+                        },
+                    )
+                }
+                _ => return None,
+            };
+            let key = key.to_string();
+            Some(SettingOrigin { key, value, origin })
+        })
+        .collect()
 }
 
 /// A preset the shoot file names but that cannot be found is the shoot file's mistake (its

@@ -9,9 +9,9 @@ use crate::analyse::{PhotoAnalysis, ReferenceFace};
 use crate::error::ConfigError;
 use crate::exif_info::CaptureTime as ExifCaptureTime;
 use crate::manifest::FaceRecord;
-use crate::metadata::{self, CropWindow, FaceRegion, OutputMetadata, PixelSize};
+use crate::metadata::{CropWindow, FaceRegion, OutputMetadata, PixelSize};
 use crate::names::overrides::{self, PhotoCorrection};
-use crate::names::{self, NameSource, PhotoAssignment, PhotoRef, Review, Role};
+use crate::names::{self, ClockOffset, NameSource, PhotoAssignment, PhotoRef, Review, Role};
 use crate::naming::{NameAllocator, NameTemplate, NameValues};
 use crate::plan::{PlannedPhoto, RunOptions};
 use crate::render::{Rendered, StagedOutput};
@@ -31,6 +31,8 @@ pub struct PhotoFacts<'a> {
     pub rendered: Option<&'a Rendered>,
     /// What `corrections.csv` says about it, over sheets, slates and faces.
     pub correction: Option<&'a PhotoCorrection>,
+    /// Its camera's clock offset (`clocks::ShootClocks`), for the `time` layout.
+    pub clock_offset: ClockOffset,
 }
 
 /// One output under its final name, with the metadata the finish pass writes into it.
@@ -164,6 +166,9 @@ pub fn check_sheet(photos: &[PlannedPhoto], options: &RunOptions) -> Result<(), 
             relative: &photo.input.relative,
             capture_time: photo.exif.capture_time.as_ref(),
             camera: Some(camera),
+            // Offsets and clock slates are known after analysis; rows are checked without.
+            clock_offset: ClockOffset::ZERO,
+            clock_slate: false,
         })
         .collect();
     names::assign(&NameSource::Sheet(sheet), &refs, &options.naming.assign)
@@ -181,7 +186,7 @@ fn assign_names(
     let corrected = corrections.iter().any(Option::is_some);
     let source = &options.naming.source;
     if source.is_none() && !corrected {
-        return Ok((vec![PhotoAssignment::default(); facts.len()], None));
+        return Ok((unnamed_assignments(facts), None));
     }
     let cameras: Vec<String> = facts.iter().map(|fact| fact.photo.camera_id()).collect();
     let refs: Vec<PhotoRef<'_>> = facts
@@ -192,12 +197,16 @@ fn assign_names(
             relative: &fact.photo.input.relative,
             capture_time: fact.photo.exif.capture_time.as_ref(),
             camera: Some(camera),
+            clock_offset: fact.clock_offset,
+            clock_slate: fact
+                .analysis
+                .is_some_and(|analysis| analysis.clock_reading().is_some()),
         })
         .collect();
     let mut warnings = Vec::new();
     let assignments = match source {
         None => Ok(names::Assignments {
-            photos: vec![PhotoAssignment::default(); facts.len()],
+            photos: unnamed_assignments(facts),
             review: Review::default(),
         }),
         Some(names::NamesFrom::Sheet(sheet)) => {
@@ -224,6 +233,23 @@ fn assign_names(
         }
     }
     Ok((photos, Some(review)))
+}
+
+/// Nobody named: every photo a portrait, except the clock slates.
+fn unnamed_assignments(facts: &[PhotoFacts<'_>]) -> Vec<PhotoAssignment> {
+    let clock_slate = PhotoAssignment {
+        role: Role::ClockSlate,
+        ..PhotoAssignment::default()
+    };
+    facts
+        .iter()
+        .map(
+            |fact| match fact.analysis.and_then(PhotoAnalysis::clock_reading) {
+                Some(_) => clock_slate.clone(),
+                None => PhotoAssignment::default(),
+            },
+        )
+        .collect()
 }
 
 /// What each photo's QR slate says, as names assignment reads it: `None` where a correction
@@ -284,7 +310,7 @@ fn output_paths(
         .unwrap_or_else(|| "photo".to_string());
     let shoot = options.shoot_for(photo);
     let capture = photo.exif.capture_time.as_ref();
-    let date = capture.map(|time| time.date().to_string());
+    let date = capture.map(ExifCaptureTime::date);
     let time = capture.map(ExifCaptureTime::time_for_filename);
     let derivatives = &options.export.derivatives;
     derivatives
@@ -380,13 +406,6 @@ fn photo_metadata(
             FaceRegion::from_source_box(region_name, face_box, window, size)
         })
         .collect();
-    metadata.capture_time = fact.photo.exif.capture_time.as_ref().and_then(|time| {
-        let exif_form = format!(
-            "{} {}",
-            time.local[..10].replace('-', ":"),
-            &time.local[11..]
-        );
-        metadata::CaptureTime::new(&exif_form, time.subsec.as_deref(), time.offset.as_deref()).ok()
-    });
+    metadata.capture_time = fact.photo.exif.capture_time;
     metadata
 }

@@ -5,66 +5,124 @@
 use std::io::{BufRead, Cursor, Seek};
 
 use exif::{In, Tag, Value};
+use jiff::civil::DateTime;
+use jiff::tz::Offset;
+use jiff::SignedDuration;
 use serde::Serialize;
 
-/// Capture time as the camera wrote it: local wall-clock time with optional sub-seconds and UTC offset.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// Capture time as the camera wrote it, typed once here: the camera's wall clock (civil date
+/// and time, sub-seconds included) and, when written, its UTC offset (OffsetTimeOriginal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CaptureTime {
-    /// `YYYY-MM-DDTHH:MM:SS` (no offset): sorts chronologically for one camera clock.
-    pub local: String,
-    /// Fractional seconds digits, e.g. `"25"` for .25 s.
-    pub subsec: Option<String>,
-    /// `+HH:MM` / `-HH:MM`, when the camera recorded it.
-    pub offset: Option<String>,
+    /// The camera's wall clock; sorts chronologically for one camera.
+    pub local: DateTime,
+    /// How many sub-second digits the camera wrote (0: none), so they are written back as read.
+    pub subsec_digits: u8,
+    /// The camera's UTC offset, when it recorded one.
+    pub offset: Option<Offset>,
 }
 
 impl CaptureTime {
+    /// From EXIF text: `YYYY:MM:DD HH:MM:SS`, sub-second digits (`"35"` for .35 s) and
+    /// `±HH:MM`. The error names the field that is not valid.
+    pub fn from_exif(
+        date_time: &str,
+        subsec: Option<&str>,
+        offset: Option<&str>,
+    ) -> Result<Self, &'static str> {
+        // Some writers pad or append to the 19 characters of the standard form.
+        let date_time = date_time.trim();
+        let head = date_time.get(..19).unwrap_or(date_time);
+        let mut local =
+            DateTime::strptime("%Y:%m:%d %H:%M:%S", head).map_err(|_| "DateTimeOriginal")?;
+        let mut subsec_digits = 0;
+        if let Some(digits) = subsec {
+            if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+                return Err("SubSecTimeOriginal");
+            }
+            let nine: String = digits
+                .chars()
+                .chain(std::iter::repeat('0'))
+                .take(9)
+                .collect();
+            let nanos: i32 = nine.parse().map_err(|_| "SubSecTimeOriginal")?;
+            local = local
+                .with()
+                .subsec_nanosecond(nanos)
+                .build()
+                .map_err(|_| "SubSecTimeOriginal")?;
+            subsec_digits = digits.len().min(9) as u8;
+        }
+        let offset = offset
+            .map(|text| {
+                let valid_shape = text.len() == 6 && text.starts_with(['+', '-']);
+                jiff::fmt::strtime::parse("%:z", text)
+                    .ok()
+                    .and_then(|parsed| parsed.offset())
+                    .filter(|_| valid_shape)
+                    .ok_or("OffsetTimeOriginal")
+            })
+            .transpose()?;
+        Ok(Self {
+            local,
+            subsec_digits,
+            offset,
+        })
+    }
+
     /// ISO 8601, e.g. `2024-05-03T14:03:22.25+02:00`.
     pub fn iso8601(&self) -> String {
-        let mut text = self.local.clone();
-        if let Some(subsec) = &self.subsec {
+        let mut text = self.local.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+        if let Some(digits) = self.exif_subsec() {
             text.push('.');
-            text.push_str(subsec);
+            text.push_str(&digits);
         }
-        if let Some(offset) = &self.offset {
-            text.push_str(offset);
-        }
+        text.push_str(&self.exif_offset().unwrap_or_default());
         text
     }
 
     /// `YYYY-MM-DD`.
-    pub fn date(&self) -> &str {
-        &self.local[..10]
+    pub fn date(&self) -> String {
+        self.local.strftime("%Y-%m-%d").to_string()
     }
 
     /// `HH-MM-SS` (dashes so it is safe in file names).
     pub fn time_for_filename(&self) -> String {
-        self.local[11..19].replace(':', "-")
+        self.local.strftime("%H-%M-%S").to_string()
     }
 
-    /// Seconds since 0000-01-01 in the camera's local clock, with sub-seconds; for time matching.
-    pub fn seconds(&self) -> f64 {
-        let field = |range: std::ops::Range<usize>| self.local[range].parse::<i64>().unwrap_or(0);
-        let days = days_from_civil(field(0..4), field(5..7), field(8..10));
-        let whole = days * 86_400 + field(11..13) * 3600 + field(14..16) * 60 + field(17..19);
-        let fraction = self
-            .subsec
-            .as_deref()
-            .and_then(|digits| format!("0.{digits}").parse::<f64>().ok())
-            .unwrap_or(0.0);
-        whole as f64 + fraction
+    /// EXIF DateTimeOriginal: `YYYY:MM:DD HH:MM:SS`.
+    pub fn exif_date_time(&self) -> String {
+        self.local.strftime("%Y:%m:%d %H:%M:%S").to_string()
+    }
+
+    /// EXIF SubSecTimeOriginal: the digits as the camera wrote them, if it did.
+    pub fn exif_subsec(&self) -> Option<String> {
+        let digits = usize::from(self.subsec_digits);
+        (digits > 0).then(|| format!("{:09}", self.local.subsec_nanosecond())[..digits].to_string())
+    }
+
+    /// EXIF OffsetTimeOriginal: `±HH:MM`, if recorded.
+    pub fn exif_offset(&self) -> Option<String> {
+        self.offset.map(|offset| {
+            let seconds = offset.seconds();
+            let sign = if seconds < 0 { '-' } else { '+' };
+            let minutes = seconds.unsigned_abs() / 60;
+            format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+        })
+    }
+
+    /// The wall clock moved by `offset` (a clock correction); saturates at the calendar's ends.
+    pub fn corrected(&self, offset: SignedDuration) -> DateTime {
+        self.local.saturating_add(offset)
     }
 }
 
-/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+/// The manifest and `inspect --json` show a capture time as ISO 8601 text.
+impl Serialize for CaptureTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.iso8601())
+    }
 }
 
 /// What headshot knows about a photo from its EXIF.
@@ -195,36 +253,7 @@ fn summarize(exif: &exif::Exif, warnings: &mut Vec<String>) -> ExifInfo {
     };
     let capture_time = [Tag::DateTimeOriginal, Tag::DateTimeDigitized, Tag::DateTime]
         .iter()
-        .find_map(|&tag| {
-            let raw = text(tag)?;
-            match parse_exif_datetime(&raw) {
-                Some(local) => Some((tag, local)),
-                None => {
-                    warnings.push(format!(
-                        "EXIF {tag} {raw:?} is not a valid date and time; ignored"
-                    ));
-                    None
-                }
-            }
-        })
-        .map(|(tag, local)| {
-            let (subsec_tag, offset_tag) = match tag {
-                Tag::DateTimeOriginal => (Tag::SubSecTimeOriginal, Tag::OffsetTimeOriginal),
-                Tag::DateTimeDigitized => (Tag::SubSecTimeDigitized, Tag::OffsetTimeDigitized),
-                _ => (Tag::SubSecTime, Tag::OffsetTime),
-            };
-            let subsec = text(subsec_tag)
-                .map(|digits| digits.trim().to_string())
-                .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
-            let offset = text(offset_tag)
-                .map(|offset| offset.trim().to_string())
-                .filter(|offset| is_utc_offset(offset));
-            CaptureTime {
-                local,
-                subsec,
-                offset,
-            }
-        });
+        .find_map(|&tag| read_capture_time(exif, tag, warnings));
     ExifInfo {
         capture_time,
         orientation,
@@ -274,45 +303,34 @@ fn format_exposure_time((num, denom): (u32, u32)) -> String {
     }
 }
 
-/// `YYYY:MM:DD HH:MM:SS` -> `YYYY-MM-DDTHH:MM:SS`, rejecting blanks and impossible values.
-fn parse_exif_datetime(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    let bytes = raw.as_bytes();
-    if bytes.len() < 19 {
+/// The capture time of one EXIF date tag with its sub-seconds and offset tags; an invalid date
+/// is a warning (and the next tag is tried), an invalid sub-second or offset is dropped.
+fn read_capture_time(
+    exif: &exif::Exif,
+    tag: Tag,
+    warnings: &mut Vec<String>,
+) -> Option<CaptureTime> {
+    let raw = ascii_field(exif, tag)?;
+    let (subsec_tag, offset_tag) = match tag {
+        Tag::DateTimeOriginal => (Tag::SubSecTimeOriginal, Tag::OffsetTimeOriginal),
+        Tag::DateTimeDigitized => (Tag::SubSecTimeDigitized, Tag::OffsetTimeDigitized),
+        _ => (Tag::SubSecTime, Tag::OffsetTime),
+    };
+    let Ok(bare) = CaptureTime::from_exif(&raw, None, None) else {
+        warnings.push(format!(
+            "EXIF {tag} {raw:?} is not a valid date and time; ignored"
+        ));
         return None;
-    }
-    let digits_at = |positions: &[usize]| positions.iter().all(|&i| bytes[i].is_ascii_digit());
-    if !digits_at(&[0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| raw[range].parse::<u32>().ok();
-    let (month, day) = (number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    Some(format!(
-        "{}-{}-{}T{}:{}:{}",
-        &raw[0..4],
-        &raw[5..7],
-        &raw[8..10],
-        &raw[11..13],
-        &raw[14..16],
-        &raw[17..19]
-    ))
-}
-
-fn is_utc_offset(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() == 6
-        && (bytes[0] == b'+' || bytes[0] == b'-')
-        && bytes[3] == b':'
-        && [1, 2, 4, 5].iter().all(|&i| bytes[i].is_ascii_digit())
+    };
+    let subsec = ascii_field(exif, subsec_tag);
+    let offset = ascii_field(exif, offset_tag);
+    let with_subsec = CaptureTime::from_exif(&raw, subsec.as_deref(), None).unwrap_or(bare);
+    Some(CaptureTime {
+        offset: CaptureTime::from_exif(&raw, None, offset.as_deref())
+            .ok()
+            .and_then(|time| time.offset),
+        ..with_subsec
+    })
 }
 
 #[cfg(test)]
@@ -321,28 +339,48 @@ mod tests {
 
     #[test]
     fn parses_exif_datetime() {
+        let time = CaptureTime::from_exif("2018:07:25 16:34:23", None, None).unwrap();
+        assert_eq!(time.iso8601(), "2018-07-25T16:34:23");
+        for bad in [
+            "0000:00:00 00:00:00",
+            "    :  :     :  :  ",
+            "2018:07:25",
+            "2018:02:30 10:00:00",
+        ] {
+            assert!(CaptureTime::from_exif(bad, None, None).is_err(), "{bad}");
+        }
         assert_eq!(
-            parse_exif_datetime("2018:07:25 16:34:23").as_deref(),
-            Some("2018-07-25T16:34:23")
+            CaptureTime::from_exif("2024:05:17 14:03:22", Some("3a"), None),
+            Err("SubSecTimeOriginal")
         );
-        assert_eq!(parse_exif_datetime("0000:00:00 00:00:00"), None);
-        assert_eq!(parse_exif_datetime("    :  :     :  :  "), None);
-        assert_eq!(parse_exif_datetime("2018:07:25"), None);
+        assert_eq!(
+            CaptureTime::from_exif("2024:05:17 14:03:22", None, Some("+2:00")),
+            Err("OffsetTimeOriginal")
+        );
+        assert!(CaptureTime::from_exif("2024:05:17 14:03:2é", None, None).is_err());
+        assert!(CaptureTime::from_exif("2024:05:17 14:03:22", None, Some("é0:00")).is_err());
     }
 
     #[test]
-    fn capture_time_seconds_orders_and_counts_subseconds() {
-        let at = |local: &str, subsec: Option<&str>| CaptureTime {
-            local: local.to_string(),
-            subsec: subsec.map(str::to_string),
-            offset: None,
-        };
-        let first = at("2024-05-03T23:59:59", Some("5"));
-        let second = at("2024-05-04T00:00:00", Some("25"));
-        assert!((second.seconds() - first.seconds() - 0.75).abs() < 1e-6);
-        assert_eq!(second.iso8601(), "2024-05-04T00:00:00.25");
-        assert_eq!(first.date(), "2024-05-03");
-        assert_eq!(first.time_for_filename(), "23-59-59");
+    fn capture_time_keeps_subseconds_and_offset_as_written() {
+        let time =
+            CaptureTime::from_exif("2024:05:03 23:59:59", Some("50"), Some("-05:30")).unwrap();
+        assert_eq!(time.iso8601(), "2024-05-03T23:59:59.50-05:30");
+        assert_eq!(time.exif_date_time(), "2024:05:03 23:59:59");
+        assert_eq!(time.exif_subsec().as_deref(), Some("50"));
+        assert_eq!(time.exif_offset().as_deref(), Some("-05:30"));
+        assert_eq!(time.date(), "2024-05-03");
+        assert_eq!(time.time_for_filename(), "23-59-59");
+        // Sub-seconds count, across midnight.
+        let later = CaptureTime::from_exif("2024:05:04 00:00:00", Some("25"), None).unwrap();
+        assert_eq!(
+            later.local.duration_since(time.local),
+            SignedDuration::from_millis(750)
+        );
+        assert_eq!(
+            time.corrected(SignedDuration::from_millis(750)),
+            later.local
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! viewport meta). Every photo is a tile, grouped by person in capture order, unnamed last;
 //! each tile shows the smallest derivative, links every derivative, and flags review and
 //! failures. Everything taken from the manifest is HTML-escaped, and links are percent-encoded.
+//! With several photographers (credits), a row of buttons filters the tiles by photographer:
+//! radio inputs and CSS `:has()`, still without a script.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -52,6 +54,12 @@ details { margin: 4px 0; }
 .files { list-style: none; padding: 0; margin: 4px 0 0; font-size: 0.85em; }
 .files li { display: flex; flex-wrap: wrap; justify-content: space-between; column-gap: 6px; }
 .files a { white-space: nowrap; }
+.photographers { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0; }
+.photographers input { position: absolute; opacity: 0; }
+.photographers label { border: 1px solid var(--line); border-radius: 14px; padding: 2px 10px; cursor: pointer; }
+.photographers input:checked + label { background: #8883; font-weight: 600; }
+.photographers input:focus-visible + label { outline: 2px solid; }
+.by { color: var(--muted); font-size: 0.85em; }
 @media (min-width: 900px) { .grid { grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); } }
 "#;
 
@@ -114,10 +122,56 @@ fn largest_output(photo: &PhotoRecord) -> Option<&OutputRecord> {
         .max_by_key(|output| u64::from(output.width) * u64::from(output.height))
 }
 
+/// The photographers (credits) in order of first appearance, `None` for photos with no credit.
+fn photographers(photos: &[PhotoRecord]) -> Vec<Option<&str>> {
+    let mut found: Vec<Option<&str>> = Vec::new();
+    for photo in photos {
+        let credit = photo.photographer.as_deref();
+        if !found.contains(&credit) {
+            found.push(credit);
+        }
+    }
+    found
+}
+
+/// The photographer filter: one radio button each (`photographer-N`, N from 1) after "All",
+/// and the CSS that hides the other photographers' tiles and emptied groups while one is checked.
+fn render_photographer_filter(
+    page: &mut String,
+    photographers: &[Option<&str>],
+    photos: &[PhotoRecord],
+) {
+    let mut rules = String::new();
+    page.push_str(
+        "<div class=\"photographers\" role=\"radiogroup\" aria-label=\"Photographer\">\n\
+         <input type=\"radio\" name=\"photographer\" id=\"photographer-all\" checked>\
+         <label for=\"photographer-all\">All photographers</label>\n",
+    );
+    for (number, credit) in photographers.iter().enumerate().map(|(i, c)| (i + 1, c)) {
+        let count = photos
+            .iter()
+            .filter(|photo| photo.photographer.as_deref() == *credit)
+            .count();
+        let _ = writeln!(
+            page,
+            "<input type=\"radio\" name=\"photographer\" id=\"photographer-{number}\">\
+             <label for=\"photographer-{number}\">{} <small class=\"muted\">{count}</small></label>",
+            escape(credit.unwrap_or("No credit")),
+        );
+        let _ = writeln!(
+            rules,
+            "body:has(#photographer-{number}:checked) .tile:not([data-photographer=\"{number}\"]),\n\
+             body:has(#photographer-{number}:checked) section:not(:has(.tile[data-photographer=\"{number}\"])) {{ display: none; }}"
+        );
+    }
+    let _ = writeln!(page, "</div>\n<style>\n{rules}</style>");
+}
+
 /// The page for `manifest`.
 pub fn render_index(manifest: &Manifest) -> String {
     let summary = &manifest.summary;
     let groups = group_by_person(&manifest.photos);
+    let photographers = photographers(&manifest.photos);
     let mut page = String::with_capacity(4096 + manifest.photos.len() * 700);
     let _ = write!(
         page,
@@ -215,6 +269,9 @@ pub fn render_index(manifest: &Manifest) -> String {
         }
         page.push_str("</nav>\n");
     }
+    if photographers.len() > 1 {
+        render_photographer_filter(&mut page, &photographers, &manifest.photos);
+    }
     page.push_str("</header>\n<main>\n");
 
     for (number, group) in groups.iter().enumerate() {
@@ -228,7 +285,9 @@ pub fn render_index(manifest: &Manifest) -> String {
             if group.photos.len() == 1 { "" } else { "s" },
         );
         for (index, photo) in &group.photos {
-            render_tile(&mut page, *index, photo);
+            let credit = photo.photographer.as_deref();
+            let photographer = photographers.iter().position(|known| *known == credit);
+            render_tile(&mut page, *index, photo, photographer.map(|i| i + 1));
         }
         page.push_str("</ul>\n</section>\n");
     }
@@ -236,7 +295,8 @@ pub fn render_index(manifest: &Manifest) -> String {
     page
 }
 
-fn render_tile(page: &mut String, index: usize, photo: &PhotoRecord) {
+/// One photo's tile; `photographer` is its number in the photographer filter.
+fn render_tile(page: &mut String, index: usize, photo: &PhotoRecord, photographer: Option<usize>) {
     let name = photo.person.as_ref().map(|person| person.name.as_str());
     let source_name = Path::new(&photo.source)
         .file_name()
@@ -256,9 +316,10 @@ fn render_tile(page: &mut String, index: usize, photo: &PhotoRecord) {
     };
     let _ = writeln!(
         page,
-        "<li class=\"{classes}\" data-photo=\"{}\" data-status=\"{status}\" data-person=\"{}\">",
+        "<li class=\"{classes}\" data-photo=\"{}\" data-status=\"{status}\" data-person=\"{}\" data-photographer=\"{}\">",
         index + 1,
         escape(name.unwrap_or("")),
+        photographer.unwrap_or(0),
     );
     match (smallest_output(photo), largest_output(photo)) {
         (Some(small), Some(large)) => {
@@ -276,6 +337,7 @@ fn render_tile(page: &mut String, index: usize, photo: &PhotoRecord) {
             let why = match photo.role {
                 Role::Slate => "slate",
                 Role::Rejected => "rejected",
+                Role::ClockSlate => "clock slate",
                 Role::Portrait => "no image",
             };
             let _ = writeln!(page, "<div class=\"noimage\">{why}</div>");
@@ -301,8 +363,14 @@ fn render_tile(page: &mut String, index: usize, photo: &PhotoRecord) {
             .map(|time| format!(" · {}", escape(time)))
             .unwrap_or_default(),
     );
+    if let Some(credit) = &photo.photographer {
+        let _ = writeln!(page, "<p class=\"by\">by {}</p>", escape(credit));
+    }
     if photo.role == Role::Slate {
         page.push_str("<p class=\"flag\">Slate (names the photos after it)</p>\n");
+    }
+    if photo.role == Role::ClockSlate {
+        page.push_str("<p class=\"flag\">Clock slate (sets its camera's clock offset)</p>\n");
     }
     if let Some(reason) = &photo.needs_review {
         let _ = writeln!(
@@ -406,6 +474,7 @@ mod tests {
             capture_time: None,
             camera: None,
             camera_id: None,
+            photographer: None,
             lens: None,
             exposure: Exposure::default(),
             presets: PresetsUsed {
@@ -467,6 +536,7 @@ mod tests {
             },
             timing: Timing::default(),
             review: None,
+            cameras: Vec::new(),
             photos,
         }
     }

@@ -627,6 +627,7 @@ mod tests {
                     analysis: Some(analysis),
                     rendered: None,
                     correction: None,
+                    clock_offset: crate::names::ClockOffset::ZERO,
                 })
                 .collect()
         }

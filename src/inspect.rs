@@ -11,6 +11,7 @@ use crate::exif_info::{read_exif, ExifInfo};
 use crate::identity::FaceDistances;
 use crate::names::{PhotoAssignment, Role};
 use crate::orient;
+use crate::shoot_files::SettingOrigin;
 
 /// Everything `inspect` reports for one file.
 #[derive(Debug, Serialize)]
@@ -52,6 +53,8 @@ pub struct Inspection {
     /// reference photo and frames (distances only; descriptors never leave the cache).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub face_distances: Option<FaceDistances>,
+    /// The settings that apply to this photo and which shoot file (or flag) set each.
+    pub settings: Vec<SettingOrigin>,
 }
 
 /// What an EXIF orientation value asks a viewer to do.
@@ -96,6 +99,7 @@ pub fn inspect(path: &Path) -> Inspection {
         face_analysis: None,
         naming: None,
         face_distances: None,
+        settings: Vec::new(),
     };
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
@@ -200,6 +204,13 @@ impl Inspection {
         if let Some(copyright) = &self.exif.copyright {
             line("copyright", copyright.clone());
         }
+        for setting in &self.settings {
+            let value = format!("{:?}", setting.value);
+            line(
+                "setting",
+                format!("{} = {value}  ({})", setting.key, setting.origin),
+            );
+        }
         if let Some(analysis) = &self.face_analysis {
             if analysis.faces.is_empty() {
                 line("faces", "none found".to_string());
@@ -249,6 +260,7 @@ impl Inspection {
                     line("role", format!("slate, announcing {announces}"));
                 }
                 Role::Rejected => line("role", "rejected by a correction".to_string()),
+                Role::ClockSlate => line("role", "clock slate".to_string()),
                 Role::Portrait => {
                     line("person", person.unwrap_or_else(|| "-".to_string()));
                     if let Some(seq) = naming.person_seq {
@@ -314,6 +326,18 @@ fn face_distance_lines(distances: &FaceDistances) -> Vec<(&'static str, String)>
         lines.push(("warning", unusable.clone()));
     }
     lines
+}
+
+/// `file` as a path under `shoot` (as `run` spells its photos' paths, so shoot files apply),
+/// when it is inside it; else as given.
+pub fn path_in_shoot(file: &Path, shoot: &Path) -> PathBuf {
+    let (Ok(file_full), Ok(shoot_full)) = (fs::canonicalize(file), fs::canonicalize(shoot)) else {
+        return file.to_path_buf();
+    };
+    match file_full.strip_prefix(&shoot_full) {
+        Ok(relative) => shoot.join(relative),
+        Err(_) => file.to_path_buf(),
+    }
 }
 
 /// The shoot `inspect` names a file within when not told: the file's own folder. Sheets name

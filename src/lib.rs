@@ -4,6 +4,9 @@
 //! A photo flows one way through the stages below; see ARCHITECTURE.md.
 
 pub mod analyse;
+pub mod clock_code;
+pub mod clock_server;
+pub mod clocks;
 pub mod colour;
 pub mod config;
 pub mod corrections;

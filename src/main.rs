@@ -85,6 +85,22 @@ enum Command {
         #[arg(long, short)]
         out: PathBuf,
     },
+    /// Show a QR code of the current time for each camera to photograph once (a clock slate):
+    /// in the terminal, as a full-screen page (--listen), or as one PNG (--png).
+    #[command(
+        after_help = "Example: headshot clock --listen 0.0.0.0:8081   (open http://THIS-MACHINE:8081 on a phone)"
+    )]
+    Clock {
+        /// Serve the clock as a full-screen web page at this address.
+        #[arg(long, value_name = "ADDR", conflicts_with = "png")]
+        listen: Option<String>,
+        /// Write one code as a PNG image instead (for printing, or tests).
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+        /// With --png: the time to encode [default: now], e.g. 2026-12-04T10:15:03.4+01:00.
+        #[arg(long, value_name = "TIME", requires = "png")]
+        at: Option<String>,
+    },
     /// Print a shell completion script to stdout (see the README for where it goes).
     #[command(
         after_help = "Example: headshot completions bash > ~/.local/share/bash-completion/completions/headshot"
@@ -276,6 +292,7 @@ fn main() -> ExitCode {
             inspect_command(&files, &request, json)
         }
         Command::Slates { roster, out } => slates_command(&roster, &out),
+        Command::Clock { listen, png, at } => clock_command(listen, png, at),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -367,6 +384,10 @@ fn add_run_view(
     // The first --crop is the run's crop, so the decode and analysis match `run --crop` exactly.
     flags.crop = request.crops.first().cloned();
     let options = RunOptions::resolve(&flags)?;
+    for (inspection, file) in inspections.iter_mut().zip(files) {
+        let path = inspect::path_in_shoot(file, &shoot);
+        inspection.settings = options.shoot_layers.origins_for(&path, &inspection.exif);
+    }
     if !wants_faces && !names_wanted && options.naming.source.is_none() {
         return Ok(());
     }
@@ -453,6 +474,52 @@ fn slates_command(roster: &std::path::Path, out: &std::path::Path) -> ExitCode {
             eprintln!("headshot: {error}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `headshot clock`: one PNG, the page server, or the code redrawn in the terminal every tenth
+/// of a second until interrupted.
+fn clock_command(listen: Option<String>, png: Option<PathBuf>, at: Option<String>) -> ExitCode {
+    use headshot::clock_code::{self, ClockReading};
+    if let Some(path) = png {
+        let reading = match at.as_deref().map(ClockReading::parse_at).transpose() {
+            Ok(reading) => reading.unwrap_or_else(ClockReading::now),
+            Err(error) => {
+                eprintln!("headshot: --at: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        let bytes = clock_code::png(&reading, 16);
+        if let Err(error) = headshot::output::write_atomically(&path, &bytes) {
+            eprintln!("headshot: cannot write {}: {error}", path.display());
+            return ExitCode::from(1);
+        }
+        println!("{} written to {}", reading.payload(), path.display());
+        return ExitCode::SUCCESS;
+    }
+    if let Some(address) = listen {
+        let server = match headshot::clock_server::ClockServer::bind(&address) {
+            Ok(server) => server,
+            Err(error) => {
+                eprintln!("headshot: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        let shown = server.address().map_or(address, |bound| bound.to_string());
+        println!("clock page at http://{shown}/ (Ctrl-C to stop)");
+        server.run();
+        return ExitCode::SUCCESS;
+    }
+    print!("\x1b[2J");
+    loop {
+        let reading = ClockReading::now();
+        // Home the cursor and redraw over the last code, then clear whatever is left below.
+        print!("\x1b[H{}\x1b[J", clock_code::terminal_text(&reading));
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        let into_tenth = jiff::Timestamp::now().subsec_nanosecond() % 100_000_000;
+        std::thread::sleep(std::time::Duration::from_nanos(
+            (100_000_000 - into_tenth) as u64,
+        ));
     }
 }
 
@@ -636,6 +703,7 @@ fn print_summary(report: &RunReport, job: &Job) {
             summary.ignored_files.len()
         );
     }
+    print_cameras(&report.manifest.cameras);
     if let Some(review) = &report.manifest.review {
         print_review(review);
     }
@@ -647,6 +715,27 @@ fn print_summary(report: &RunReport, job: &Job) {
         for failure in &report.failures {
             println!("  {failure}");
         }
+    }
+}
+
+/// The cameras of the shoot with their photos and clock offsets, when there is more than one or
+/// an offset applies.
+fn print_cameras(cameras: &[headshot::clocks::CameraClock]) {
+    if cameras.len() < 2 && cameras.iter().all(|camera| camera.clock_offset.is_none()) {
+        return;
+    }
+    println!("{} cameras:", cameras.len());
+    for camera in cameras {
+        let clock = match (&camera.clock_offset, &camera.clock_source) {
+            (Some(offset), Some(source)) => format!("clock {offset} ({source})"),
+            _ => "no clock offset".to_string(),
+        };
+        let credit = camera
+            .credit
+            .as_deref()
+            .map(|credit| format!(", credit {credit}"))
+            .unwrap_or_default();
+        println!("  {}: {} photos, {clock}{credit}", camera.id, camera.photos);
     }
 }
 

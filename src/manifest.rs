@@ -92,6 +92,8 @@ pub struct PhotoRecord {
     /// Which camera body took it: its serial number, else make, model and folder. Slates and
     /// `first_file` rows name the following frames of the same `camera_id` only.
     pub camera_id: Option<String>,
+    /// Who took it: the credit its folder's shoot file, its camera's table or `--credit` gives.
+    pub photographer: Option<String>,
     pub lens: Option<String>,
     pub exposure: Exposure,
     /// The presets this photo was processed with (a derivative may override the crop: see its `crop`).
@@ -281,6 +283,9 @@ pub struct Manifest {
     pub timing: Timing,
     /// Naming problems to look at (unnamed photos, names without photos...); `null` without names.
     pub review: Option<Review>,
+    /// Every camera of the shoot: id, make and model, photos, clock offset and where it came
+    /// from, credit.
+    pub cameras: Vec<crate::clocks::CameraClock>,
     pub photos: Vec<PhotoRecord>,
 }
 
@@ -375,6 +380,7 @@ mod tests {
             capture_time: None,
             camera: None,
             camera_id: None,
+            photographer: None,
             lens: None,
             exposure: Exposure::default(),
             presets: PresetsUsed {
@@ -433,6 +439,7 @@ mod tests {
             summary: Summary::default(),
             timing: Timing::default(),
             review: None,
+            cameras: Vec::new(),
             photos,
         }
     }

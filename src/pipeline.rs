@@ -16,6 +16,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::analyse::{self, Analysers, AnalysisCache, AnalysisNeeds, PhotoAnalysis};
+use crate::clocks::ShootClocks;
 use crate::decide::{self, PhotoFacts, PhotoPlan};
 use crate::decode;
 use crate::develop::{self, Developed};
@@ -176,19 +177,6 @@ impl Job {
         Ok(())
     }
 
-    /// Whether a photo renders nothing: a correction says it is a slate or a reject, or, unless
-    /// a correction names it, the analysis read a slate in a slates run.
-    fn renders_nothing(
-        needs: &AnalysisNeeds,
-        analysis: &PhotoAnalysis,
-        correction: Option<&PhotoCorrection>,
-    ) -> bool {
-        match correction {
-            Some(correction) => correction.renders_nothing(),
-            None => needs.slates && analysis.slate().is_some(),
-        }
-    }
-
     /// What every photo's analysis must hold for this run.
     pub fn analysis_needs(&self) -> AnalysisNeeds {
         let mut crops: Vec<(String, crate::crop::CropPreset)> = Vec::new();
@@ -208,9 +196,21 @@ impl Job {
             crop_users,
             faces: self.options.needs_faces(),
             identity: self.options.needs_identity(),
-            slates: self.options.reads_slates(),
+            slates: self.reads_codes(),
             crops,
         }
+    }
+
+    /// Whether every photo is read for a QR code: for name slates, and for clock slates where
+    /// clock offsets matter (a `time` sheet, or several cameras to put in one order).
+    fn reads_codes(&self) -> bool {
+        let time_sheet = matches!(
+            &self.options.naming.source,
+            Some(crate::names::NamesFrom::Sheet(sheet)) if sheet.layout == crate::names::Layout::Time
+        );
+        let mut cameras = self.photos.iter().map(PlannedPhoto::camera_id);
+        let first = cameras.next();
+        self.options.reads_slates() || time_sheet || cameras.any(|camera| Some(camera) != first)
     }
 
     /// Runs the three passes and writes the manifest, the CSV and the review page.
@@ -265,18 +265,18 @@ impl Job {
         let mut since = Instant::now();
         let references = pool.install(|| self.reference_faces(&cache));
         self.clock.lap(TimedStage::Analyse, &mut since);
-        let facts: Vec<PhotoFacts<'_>> = self
-            .photos
+        let (clocks, order) = self.decide_clocks(&outcomes);
+        let photos: Vec<&PlannedPhoto> = order.iter().map(|&index| &self.photos[index]).collect();
+        let corrections: Vec<Option<&PhotoCorrection>> = order
             .iter()
-            .zip(&outcomes)
-            .zip(corrections)
-            .map(|((photo, outcome), correction)| PhotoFacts {
-                photo,
-                analysis: outcome.analysis.as_ref(),
-                rendered: outcome.rendered.as_ref(),
-                correction: correction.as_ref(),
-            })
+            .map(|&index| corrections[index].as_ref())
             .collect();
+        let mut outcomes = outcomes;
+        let outcomes: Vec<PhotoOutcome> = order
+            .iter()
+            .map(|&index| std::mem::take(&mut outcomes[index]))
+            .collect();
+        let facts = facts_of(&photos, &outcomes, &corrections, &clocks);
         let mut decision = decide::decide_with_references(&facts, &references, &self.options)?;
         if !self.corrections.warnings.is_empty() {
             let review = decision.review.get_or_insert_with(Review::default);
@@ -287,13 +287,17 @@ impl Job {
         self.clock.lap(TimedStage::Decide, &mut since);
 
         let finished: Vec<(PhotoRecord, Option<PhotoFailure>)> = pool.install(|| {
-            self.photos
+            photos
                 .par_iter()
                 .zip(outcomes.into_par_iter())
                 .zip(decision.plans.into_par_iter())
                 .map(|((photo, outcome), plan)| {
                     let failed_before = outcome.failure.is_some();
-                    let result = self.finish_photo(photo, outcome, &plan, &state);
+                    let mut result = self.finish_photo(photo, outcome, &plan, &state);
+                    result
+                        .0
+                        .warnings
+                        .extend(clocks.warnings_for(&photo.input.path));
                     progress(Progress::Finished {
                         record: &result.0,
                         failure: result.1.as_ref().filter(|_| !failed_before),
@@ -314,7 +318,8 @@ impl Job {
             .chain(reference_hashes)
             .collect();
         cache.retain(&kept_hashes);
-        let manifest = self.manifest(records, removed_outputs, decision.review, started, jobs);
+        let mut manifest = self.manifest(records, removed_outputs, decision.review, started, jobs);
+        manifest.cameras = clocks.cameras;
         write_run_files(&manifest, output_dir)?;
         Ok(RunReport { manifest, failures })
     }
@@ -332,6 +337,38 @@ impl Job {
             return Vec::new();
         }
         analyse::describe_references(&self.analysers, cache, roster, self.options.max_megapixels)
+    }
+
+    /// Each camera's clock (from the analyses' clock slates and the settings) and the shoot's
+    /// capture order on the corrected clocks, as indexes into `self.photos`.
+    fn decide_clocks(&self, outcomes: &[PhotoOutcome]) -> (ShootClocks, Vec<usize>) {
+        let photos: Vec<&PlannedPhoto> = self.photos.iter().collect();
+        let corrections: Vec<Option<&PhotoCorrection>> = self
+            .corrections
+            .per_photo
+            .iter()
+            .map(Option::as_ref)
+            .collect();
+        let facts = facts_of(&photos, outcomes, &corrections, &ShootClocks::default());
+        let clocks = ShootClocks::decide(&facts, &self.options);
+        let order = clocks.capture_order(&facts);
+        (clocks, order)
+    }
+
+    /// Whether a photo renders nothing: a name slate (when slates name the shoot) or a clock
+    /// slate; a correction decides over both (a reject renders nothing, a named frame renders).
+    fn renders_nothing(
+        &self,
+        analysis: &PhotoAnalysis,
+        correction: Option<&PhotoCorrection>,
+    ) -> bool {
+        match correction {
+            Some(correction) => correction.renders_nothing(),
+            None => {
+                (self.options.reads_slates() && analysis.slate().is_some())
+                    || analysis.clock_reading().is_some()
+            }
+        }
     }
 
     /// Pass 1 for one photo: analysis and staged derivatives, from the caches or one decode.
@@ -395,7 +432,7 @@ impl Job {
     ) -> Option<PhotoOutcome> {
         let path = &photo.input.path;
         let analysis = cache.load(xxh3).filter(|a| a.satisfies(needs))?;
-        let rendered = if Self::renders_nothing(needs, &analysis, correction) {
+        let rendered = if self.renders_nothing(&analysis, correction) {
             None
         } else {
             let key = render::render_key(&self.options, self.tone_fingerprint, xxh3);
@@ -430,7 +467,7 @@ impl Job {
         outcome.format = Some(analysed.format);
         outcome.decoded = true;
         outcome.warnings = analysed.developed.warnings.clone();
-        let renders_nothing = Self::renders_nothing(needs, &analysed.analysis, correction);
+        let renders_nothing = self.renders_nothing(&analysed.analysis, correction);
         let Analysed {
             xxh3,
             developed,
@@ -682,6 +719,7 @@ impl Job {
             capture_time: exif.capture_time.as_ref().map(|time| time.iso8601()),
             camera: exif.camera(),
             camera_id: Some(photo.camera_id()),
+            photographer: options.shoot_for(photo).credit,
             lens: exif.lens.clone(),
             presets: PresetsUsed {
                 crop: options.crop.0.clone(),
@@ -776,6 +814,7 @@ impl Job {
             },
             summary,
             review,
+            cameras: Vec::new(),
             timing: Timing {
                 wall_seconds,
                 photos_per_second: records.len() as f64 / wall_seconds.max(1e-9),
@@ -802,11 +841,35 @@ fn shoot_corrections(
             relative: &photo.input.relative,
             capture_time: None,
             camera: None,
+            clock_offset: crate::names::ClockOffset::ZERO,
+            clock_slate: false,
         })
         .collect();
     let naming = &options.naming;
     overrides::resolve(&read, &refs, naming.source.as_ref(), naming.codes.as_ref())
         .map_err(ConfigError::Usage)
+}
+
+/// What the decide pass knows of `photos` (with their outcomes and corrections, same order),
+/// each with its camera's clock offset.
+fn facts_of<'a>(
+    photos: &[&'a PlannedPhoto],
+    outcomes: &'a [PhotoOutcome],
+    corrections: &[Option<&'a PhotoCorrection>],
+    clocks: &ShootClocks,
+) -> Vec<PhotoFacts<'a>> {
+    photos
+        .iter()
+        .zip(outcomes)
+        .zip(corrections)
+        .map(|((photo, outcome), correction)| PhotoFacts {
+            photo,
+            analysis: outcome.analysis.as_ref(),
+            rendered: outcome.rendered.as_ref(),
+            correction: *correction,
+            clock_offset: clocks.offset_of(&photo.camera_id()),
+        })
+        .collect()
 }
 
 /// `manifest.json`, `manifest.csv` and `index.html`, each written atomically.
@@ -976,11 +1039,25 @@ impl Job {
                     .map(|(analysis, _)| analysis),
                 rendered: None,
                 correction: correction.as_ref(),
+                clock_offset: crate::names::ClockOffset::ZERO,
+            })
+            .collect();
+        // As `run` does: each camera's clock, then the corrected capture order.
+        let clocks = ShootClocks::decide(&facts, &self.options);
+        let order = clocks.capture_order(&facts);
+        let ordered: Vec<PhotoFacts<'_>> = order
+            .iter()
+            .map(|&index| PhotoFacts {
+                clock_offset: clocks.offset_of(&facts[index].photo.camera_id()),
+                ..facts[index]
             })
             .collect();
         let references = self.reference_faces(&AnalysisCache::none());
-        let decision = decide::decide_with_references(&facts, &references, &self.options).ok()?;
-        let assignments: Vec<_> = decision.plans.into_iter().map(|p| p.assignment).collect();
+        let decision = decide::decide_with_references(&ordered, &references, &self.options).ok()?;
+        let mut assignments = vec![crate::names::PhotoAssignment::default(); facts.len()];
+        for (plan, &index) in decision.plans.into_iter().zip(&order) {
+            assignments[index] = plan.assignment;
+        }
         let face_distances = (0..facts.len())
             .map(|index| {
                 let wanted = positions.contains(&Some(index)) && self.options.needs_identity();

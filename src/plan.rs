@@ -181,7 +181,7 @@ pub fn discover_in_capture_order(
         let key = |photo: &PlannedPhoto| {
             (
                 photo.exif.capture_time.is_none(),
-                photo.exif.capture_time.clone(),
+                photo.exif.capture_time,
                 photo.input.path.clone(),
             )
         };

@@ -3,21 +3,24 @@
 //! `[camera."SERIAL"]` (or `[camera."Make Model"]`) table applies to one camera's photos
 //! wherever they are, over the folders'; flags apply over all.
 //!
-//! What is per folder or per camera: `credit`, `copyright` and `event` (per folder), `credit`,
-//! `copyright` and `clock_offset` (per camera). Everything else (crop, tone, export, template,
-//! names, slates, caption) stays run-wide: it comes from `--config` or the first input folder's
-//! `headshot.toml`, as before; in a nested file those keys are ignored.
+//! What is per folder or per camera: `credit`, `copyright`, `event` and `clock_offset` (per
+//! folder), `credit`, `copyright` and `clock_offset` (per camera). Everything else (crop, tone,
+//! export, template, names, slates, caption) stays run-wide: it comes from `--config` or the
+//! first input folder's `headshot.toml`, as before; in a nested file those keys are ignored.
+//! Every value keeps where it was set ([`Origin`]), for the manifest and `inspect`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::ConfigError;
 use crate::exif_info::ExifInfo;
+use crate::names::ClockOffset;
 use crate::plan::ShootInfo;
-use crate::presets::ShootFile;
+use crate::presets::{key_line, ShootFile};
 
 /// The shoot file's name in every folder.
 pub const SHOOT_FILE_NAME: &str = "headshot.toml";
@@ -30,6 +33,88 @@ pub struct CameraSettings {
     pub copyright: Option<String>,
     /// `±HH:MM:SS[.fff]` added to this camera's capture times (the `time` layout).
     pub clock_offset: Option<String>,
+}
+
+/// Where a setting's value was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A key of a shoot file, at its line.
+    File { path: PathBuf, line: Option<usize> },
+    /// A key of a `[camera."KEY"]` table in a shoot file, at its line.
+    CameraTable {
+        camera: String,
+        path: PathBuf,
+        line: Option<usize>,
+    },
+    /// A command-line flag.
+    Flag,
+}
+
+impl Origin {
+    fn in_file(path: &Path, text: &str, key: &str) -> Origin {
+        Origin::File {
+            path: path.to_path_buf(),
+            line: key_line(text, key),
+        }
+    }
+}
+
+/// `shoot/ted/headshot.toml:2`, `camera table "SN-1" in shoot/headshot.toml:7`, `flag`.
+impl fmt::Display for Origin {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = |path: &Path, line: &Option<usize>| match line {
+            Some(line) => format!("{}:{line}", path.display()),
+            None => path.display().to_string(),
+        };
+        match self {
+            Origin::File { path, line } => formatter.write_str(&at(path, line)),
+            Origin::CameraTable { camera, path, line } => {
+                write!(formatter, "camera table {camera:?} in {}", at(path, line))
+            }
+            Origin::Flag => formatter.write_str("flag"),
+        }
+    }
+}
+
+impl Serialize for Origin {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A setting's value for a photo, and where it was set (`inspect`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingOrigin {
+    pub key: String,
+    pub value: String,
+    pub origin: Origin,
+}
+
+/// The per-folder keys, in the order `inspect` lists them.
+const FOLDER_KEYS: [&str; 3] = ["event", "credit", "copyright"];
+
+fn info_field<'a>(info: &'a ShootInfo, key: &str) -> Option<&'a String> {
+    match key {
+        "event" => info.event.as_ref(),
+        "credit" => info.credit.as_ref(),
+        _ => info.copyright.as_ref(),
+    }
+}
+
+/// One shoot file's per-folder values, with the file they came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FolderFile {
+    pub path: PathBuf,
+    /// The file's text, to find the line of a key.
+    pub text: String,
+    pub clock_offset: Option<ClockOffset>,
+}
+
+/// A camera table's clock offset, checked, and where it was set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameraClockOffset {
+    pub offset: ClockOffset,
+    pub origin: Origin,
 }
 
 /// Every shoot file of a run, layered: run-wide file, folders (outer to inner), camera, flags.
@@ -46,6 +131,18 @@ pub struct ShootLayers {
     pub cameras: BTreeMap<String, CameraSettings>,
     /// Every shoot file read (settings, never reported as ignored photos).
     pub files: Vec<PathBuf>,
+    /// `--clock-offset`: over every file, for every camera (a clock slate still wins).
+    pub flag_clock_offset: Option<ClockOffset>,
+    /// The `--config` file, under every folder's, when one was given.
+    pub base_file: Option<FolderFile>,
+    /// Folder -> its shoot file (path, text, clock offset).
+    pub folder_files: BTreeMap<PathBuf, FolderFile>,
+    /// Camera key -> its table's clock offset (the file read later, deeper, wins).
+    pub camera_clock_offsets: BTreeMap<String, CameraClockOffset>,
+    /// (camera key, `credit` or `copyright`) -> where its table set it.
+    pub camera_origins: BTreeMap<(String, String), Origin>,
+    /// Run-wide settings (crop, tone, export, template, names...) and where each was set.
+    pub run_wide: Vec<SettingOrigin>,
 }
 
 fn info_of(file: &ShootFile) -> ShootInfo {
@@ -75,15 +172,19 @@ impl ShootLayers {
     pub fn load(
         base: &ShootFile,
         flags: ShootInfo,
+        flag_clock_offset: Option<ClockOffset>,
         inputs: &[PathBuf],
         output_dir: &Path,
     ) -> Result<Self, ConfigError> {
         let mut layers = ShootLayers {
             flags,
+            flag_clock_offset,
             base: info_of(base),
-            cameras: base.camera.clone(),
             ..ShootLayers::default()
         };
+        if base.origin.is_some() {
+            layers.base_file = Some(layers.add_camera_tables(base)?);
+        }
         let skip = fs::canonicalize(output_dir).ok();
         let mut found = Vec::new();
         for input in inputs.iter().filter(|input| input.is_dir()) {
@@ -92,15 +193,156 @@ impl ShootLayers {
         found.sort();
         for path in found {
             let file = ShootFile::load(&path)?;
-            for (camera, settings) in &file.camera {
-                let slot = layers.cameras.entry(camera.clone()).or_default();
-                merge_camera(slot, settings);
-            }
+            let folder_file = layers.add_camera_tables(&file)?;
             let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            layers.folders.insert(folder, info_of(&file));
+            layers.folders.insert(folder.clone(), info_of(&file));
+            layers.folder_files.insert(folder, folder_file);
             layers.files.push(path);
         }
         Ok(layers)
+    }
+
+    /// Merges `file`'s camera tables in (checking their clock offsets) and returns its own
+    /// per-folder clock offset, checked.
+    fn add_camera_tables(&mut self, file: &ShootFile) -> Result<FolderFile, ConfigError> {
+        let (path, text) = file.origin.clone().unwrap_or_default();
+        let checked = |key: &str, value: &str| {
+            value
+                .parse::<ClockOffset>()
+                .map_err(|error| ConfigError::Preset {
+                    file: path.display().to_string(),
+                    line: key_line(&text, key),
+                    message: format!("{key}: {error}"),
+                })
+        };
+        for (camera, settings) in &file.camera {
+            let slot = self.cameras.entry(camera.clone()).or_default();
+            merge_camera(slot, settings);
+            for (key, value) in [
+                ("credit", &settings.credit),
+                ("copyright", &settings.copyright),
+            ] {
+                if value.is_some() {
+                    let origin = Origin::CameraTable {
+                        camera: camera.clone(),
+                        path: path.clone(),
+                        line: key_line(&text, &format!("camera.{camera}.{key}")),
+                    };
+                    self.camera_origins
+                        .insert((camera.clone(), key.to_string()), origin);
+                }
+            }
+            if let Some(value) = &settings.clock_offset {
+                let key = format!("camera.{camera}.clock_offset");
+                let offset = checked(&key, value)?;
+                let origin = Origin::CameraTable {
+                    camera: camera.clone(),
+                    path: path.clone(),
+                    line: key_line(&text, &key),
+                };
+                let entry = CameraClockOffset { offset, origin };
+                self.camera_clock_offsets.insert(camera.clone(), entry);
+            }
+        }
+        let clock_offset = file
+            .clock_offset
+            .as_deref()
+            .map(|value| checked("clock_offset", value))
+            .transpose()?;
+        Ok(FolderFile {
+            path,
+            text,
+            clock_offset,
+        })
+    }
+
+    /// The clock offset the shoot files and the flag give a photo's camera, and where it was
+    /// set: the `--config` file, under its folders' files (inner over outer), under its
+    /// camera's table, under the flag. `None`: no offset set.
+    pub fn clock_offset_for(&self, path: &Path, exif: &ExifInfo) -> Option<(ClockOffset, Origin)> {
+        if let Some(offset) = self.flag_clock_offset {
+            return Some((offset, Origin::Flag));
+        }
+        if let Some(entry) = self
+            .camera_key(exif)
+            .and_then(|key| self.camera_clock_offsets.get(key))
+        {
+            return Some((entry.offset, entry.origin.clone()));
+        }
+        let has_offset = |file: &&FolderFile| file.clock_offset.is_some();
+        let mut chosen = self.base_file.as_ref().filter(has_offset);
+        let mut folders: Vec<&Path> = path.ancestors().skip(1).collect();
+        folders.reverse();
+        for folder in folders {
+            if let Some(file) = self.folder_files.get(folder).filter(has_offset) {
+                chosen = Some(file);
+            }
+        }
+        let file = chosen?;
+        let origin = Origin::in_file(&file.path, &file.text, "clock_offset");
+        Some((file.clock_offset?, origin))
+    }
+
+    /// Every setting that applies to the photo at `path` and where it was set: the run-wide
+    /// ones, then event, credit, copyright and clock offset (`inspect`).
+    pub fn origins_for(&self, path: &Path, exif: &ExifInfo) -> Vec<SettingOrigin> {
+        let mut origins = self.run_wide.clone();
+        let info = self.for_photo(path, exif);
+        let mut folders: Vec<&Path> = path.ancestors().skip(1).collect();
+        folders.reverse();
+        let camera = self.camera_key(exif);
+        for key in FOLDER_KEYS {
+            let Some(value) = info_field(&info, key) else {
+                continue;
+            };
+            let in_file = |file: &FolderFile| Origin::in_file(&file.path, &file.text, key);
+            let mut origin = self
+                .base_file
+                .as_ref()
+                .filter(|_| info_field(&self.base, key).is_some())
+                .map(in_file);
+            for folder in &folders {
+                if self
+                    .folders
+                    .get(*folder)
+                    .and_then(|layer| info_field(layer, key))
+                    .is_some()
+                {
+                    origin = self.folder_files.get(*folder).map(in_file).or(origin);
+                }
+            }
+            if let Some(camera) = camera {
+                let table = self
+                    .camera_origins
+                    .get(&(camera.to_string(), key.to_string()));
+                origin = table.cloned().or(origin);
+            }
+            if info_field(&self.flags, key).is_some() {
+                origin = Some(Origin::Flag);
+            }
+            if let Some(origin) = origin {
+                let value = value.clone();
+                origins.push(SettingOrigin {
+                    key: key.to_string(),
+                    value,
+                    origin,
+                });
+            }
+        }
+        if let Some((offset, origin)) = self.clock_offset_for(path, exif) {
+            let value = offset.to_string();
+            origins.push(SettingOrigin {
+                key: "clock_offset".to_string(),
+                value,
+                origin,
+            });
+        }
+        origins
+    }
+
+    /// The key of the camera table for a photo's EXIF, if any.
+    fn camera_key(&self, exif: &ExifInfo) -> Option<&str> {
+        self.camera(exif).map(|(key, _)| key)
     }
 
     /// The camera table for a photo's EXIF: by serial number, else by `Make Model`.

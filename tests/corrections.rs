@@ -135,7 +135,7 @@ fn slate_jpeg(corpus: &Path, card: image::GrayImage, capture_time: &str) -> Vec<
     );
     image::imageops::replace(&mut frame, &card, left, top);
     let mut metadata = OutputMetadata::new(frame.width(), frame.height());
-    metadata.capture_time = Some(CaptureTime::new(capture_time, None, None).unwrap());
+    metadata.capture_time = Some(CaptureTime::from_exif(capture_time, None, None).unwrap());
     let segments = jpeg_segments(&metadata, None, MetadataPolicy::Privacy).unwrap();
     let settings = EncodeSettings {
         format: OutputFormat::Jpeg,

@@ -374,6 +374,7 @@ fn record(source: &str, person: Option<&str>, outputs: Vec<OutputRecord>) -> Pho
         capture_time: None,
         camera: None,
         camera_id: None,
+        photographer: None,
         lens: None,
         exposure: Exposure::default(),
         presets: PresetsUsed {
@@ -417,6 +418,7 @@ fn manifest_with(photos: Vec<PhotoRecord>) -> Manifest {
         },
         timing: Timing::default(),
         review: None,
+        cameras: Vec::new(),
         photos,
     }
 }

@@ -148,7 +148,7 @@ fn group_photo() -> OutputMetadata {
     meta.rights = Some(format!("© 2024 {}", NAMES[2]));
     meta.event = Some("Rust <Nation> 2024".into());
     meta.capture_time = Some(
-        CaptureTime::new("2024:05:17 14:03:22", Some("35"), Some("+02:00"))
+        CaptureTime::from_exif("2024:05:17 14:03:22", Some("35"), Some("+02:00"))
             .expect("valid capture time"),
     );
     meta.camera_make = Some("Canon".into());
@@ -662,7 +662,8 @@ fn original_naming_someone_else() -> Vec<u8> {
     meta.creator = Some("Old Artist".into());
     meta.persons_in_image = vec!["Old Person".into()];
     meta.keywords = vec!["Old Person".into()];
-    meta.capture_time = Some(CaptureTime::new("2024:05:17 14:03:22", None, None).expect("valid"));
+    meta.capture_time =
+        Some(CaptureTime::from_exif("2024:05:17 14:03:22", None, None).expect("valid"));
     meta.face_regions = vec![FaceRegion::from_pixel_box(
         Some("Old Person".into()),
         [100.0, 50.0, 80.0, 100.0],

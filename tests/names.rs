@@ -13,7 +13,7 @@ use headshot::encode::{encode_jpeg, Chroma, Effort, EncodeSettings, OutputFormat
 use headshot::exif_info::{read_exif, CaptureTime};
 use headshot::names::{
     assign, read_slate, render_card, render_cards, AssignError, AssignOptions, Assignments,
-    EntryKey, Layout, NameSheet, NameSource, PhotoRef, Role, Roster, Unnamed,
+    ClockOffset, EntryKey, Layout, NameSheet, NameSource, PhotoRef, Role, Roster, Unnamed,
 };
 use image::RgbImage;
 
@@ -49,6 +49,11 @@ impl Shoot {
     }
 
     fn refs(&self) -> Vec<PhotoRef<'_>> {
+        self.refs_with_offset(ClockOffset::ZERO)
+    }
+
+    /// The photos as one camera whose clock is off by `clock_offset`.
+    fn refs_with_offset(&self, clock_offset: ClockOffset) -> Vec<PhotoRef<'_>> {
         self.photos
             .iter()
             .map(|(path, relative, capture_time)| PhotoRef {
@@ -56,6 +61,8 @@ impl Shoot {
                 relative,
                 capture_time: capture_time.as_ref(),
                 camera: None,
+                clock_offset,
+                clock_slate: false,
             })
             .collect()
     }
@@ -130,7 +137,7 @@ fn camera_shoot(corpus: &Path) -> Shoot {
     );
     let pixel = shoot.photos[6].2.as_ref().unwrap();
     assert_eq!(
-        pixel.subsec.as_deref(),
+        pixel.exif_subsec().as_deref(),
         Some("935476"),
         "the Pixel photo has sub-seconds"
     );
@@ -314,7 +321,6 @@ fn time_layout_on_real_photos_with_dates_bare_times_and_max_gap() {
     assert!(matches!(&sheet.entries[4].key, EntryKey::Time(t) if t.date.is_none()));
     let options = AssignOptions {
         max_gap: Some(Duration::from_secs(3600)),
-        ..AssignOptions::default()
     };
     let result = assign(&NameSource::Sheet(&sheet), &shoot.refs(), &options).unwrap();
     assert_eq!(
@@ -360,10 +366,10 @@ fn time_layout_clock_offset_is_added_and_counts_subseconds() {
     let sheet = shoot.sheet("log.csv", TIME_SHEET);
     let run = |offset: &str| {
         let options = AssignOptions {
-            clock_offset: offset.parse().unwrap(),
             max_gap: Some(Duration::from_secs(3600)),
         };
-        let result = assign(&NameSource::Sheet(&sheet), &shoot.refs(), &options).unwrap();
+        let refs = shoot.refs_with_offset(offset.parse().unwrap());
+        let result = assign(&NameSource::Sheet(&sheet), &refs, &options).unwrap();
         named(&shoot, &result)
             .into_iter()
             .map(|(_, name)| name)
@@ -376,11 +382,8 @@ fn time_layout_clock_offset_is_added_and_counts_subseconds() {
     // A camera two minutes fast takes -00:02:00: 09:52:01 becomes 09:50:01, still Ann.
     assert_eq!(run("-00:02:00")[0], name("Ann"));
     // Three minutes back puts the D70 before Ann's entry.
-    let options = AssignOptions {
-        clock_offset: "-00:03:00".parse().unwrap(),
-        max_gap: None,
-    };
-    let result = assign(&NameSource::Sheet(&sheet), &shoot.refs(), &options).unwrap();
+    let refs = shoot.refs_with_offset("-00:03:00".parse().unwrap());
+    let result = assign(&NameSource::Sheet(&sheet), &refs, &AssignOptions::default()).unwrap();
     assert_eq!(result.photos[0].unnamed, Some(Unnamed::BeforeFirstEntry));
 }
 
@@ -515,6 +518,8 @@ fn slates_in_a_sequence_of_real_photos() {
             relative,
             capture_time: None,
             camera: None,
+            clock_offset: ClockOffset::ZERO,
+            clock_slate: false,
         })
         .collect();
     let source = NameSource::Slates {
@@ -592,6 +597,8 @@ fn without_a_roster_the_slate_payload_is_the_name() {
             relative: &relatives[i],
             capture_time: None,
             camera: None,
+            clock_offset: ClockOffset::ZERO,
+            clock_slate: false,
         })
         .collect();
     let result = assign(

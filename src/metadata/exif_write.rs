@@ -237,9 +237,18 @@ fn set_run_fields(fields: &mut FieldSet, meta: &OutputMetadata) {
     fields.set_text(Tag::Model, meta.camera_model.as_deref());
     fields.set_text(Tag::LensModel, meta.lens_model.as_deref());
     if let Some(capture_time) = &meta.capture_time {
-        fields.set_text(Tag::DateTimeOriginal, Some(capture_time.date_time()));
-        fields.set_text(Tag::SubSecTimeOriginal, capture_time.subsec());
-        fields.set_text(Tag::OffsetTimeOriginal, capture_time.offset());
+        fields.set_text(
+            Tag::DateTimeOriginal,
+            Some(capture_time.exif_date_time().as_str()),
+        );
+        fields.set_text(
+            Tag::SubSecTimeOriginal,
+            capture_time.exif_subsec().as_deref(),
+        );
+        fields.set_text(
+            Tag::OffsetTimeOriginal,
+            capture_time.exif_offset().as_deref(),
+        );
     }
     fields.set_ratio(Tag::ExposureTime, meta.exposure_time);
     fields.set_ratio(Tag::FNumber, meta.f_number);
@@ -354,7 +363,8 @@ mod tests {
         meta.caption = Some("Seán O'Brien, RustConf".into());
         meta.creator = Some("Ann Photo".into());
         meta.capture_time = Some(
-            CaptureTime::new("2024:05:17 14:03:22", Some("35"), Some("+02:00")).expect("valid"),
+            CaptureTime::from_exif("2024:05:17 14:03:22", Some("35"), Some("+02:00"))
+                .expect("valid"),
         );
         meta.f_number = Some(Ratio::new(28, 10));
         meta

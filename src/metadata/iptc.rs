@@ -44,14 +44,13 @@ pub(super) fn iim_record(meta: &OutputMetadata) -> Vec<u8> {
         push_text(&mut record, 25, keyword, KEYWORD_MAX);
     }
     if let Some(capture_time) = &meta.capture_time {
-        let date_time = capture_time.date_time();
         // 2:55 Date Created CCYYMMDD.
-        let date: String = date_time[..10].chars().filter(|c| *c != ':').collect();
+        let date = capture_time.local.strftime("%Y%m%d").to_string();
         push_dataset(&mut record, 2, 55, date.as_bytes());
         // 2:60 Time Created HHMMSS±HHMM; IIM requires the zone, so only when known.
-        if let Some(offset) = capture_time.offset() {
-            let time: String = date_time[11..].chars().filter(|c| *c != ':').collect();
-            let zone: String = offset.chars().filter(|c| *c != ':').collect();
+        if let Some(offset) = capture_time.exif_offset() {
+            let time = capture_time.local.strftime("%H%M%S");
+            let zone = offset.replace(':', "");
             push_dataset(&mut record, 2, 60, format!("{time}{zone}").as_bytes());
         }
     }
@@ -170,7 +169,7 @@ mod tests {
         meta.title = Some("Seán O'Brien".into());
         meta.rights = Some("© 2024".into());
         meta.capture_time = Some(
-            crate::metadata::CaptureTime::new("2024:05:17 14:03:22", None, Some("-05:30"))
+            crate::metadata::CaptureTime::from_exif("2024:05:17 14:03:22", None, Some("-05:30"))
                 .expect("valid"),
         );
         let parsed = datasets(&iim_record(&meta));

@@ -100,96 +100,8 @@ impl From<exif::Rational> for Ratio {
 }
 
 /// When the photo was taken, as the camera recorded it (EXIF DateTimeOriginal,
-/// SubSecTimeOriginal, OffsetTimeOriginal). Validated on construction so every
-/// writer can rely on the format.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CaptureTime {
-    date_time: String,
-    subsec: Option<String>,
-    offset: Option<String>,
-}
-
-impl CaptureTime {
-    /// `date_time` in EXIF form `"YYYY:MM:DD HH:MM:SS"`; `subsec` the fraction's
-    /// digits (`"35"` for .35 s); `offset` the UTC offset as `"+HH:MM"`/`"-HH:MM"`.
-    pub fn new(
-        date_time: &str,
-        subsec: Option<&str>,
-        offset: Option<&str>,
-    ) -> Result<Self, MetadataError> {
-        let invalid = |field: &'static str, value: &str| MetadataError::InvalidCaptureTime {
-            field,
-            value: value.to_string(),
-        };
-        if !matches_pattern(date_time, "dddd:dd:dd dd:dd:dd") {
-            return Err(invalid("DateTimeOriginal", date_time));
-        }
-        if let Some(subsec) = subsec {
-            if subsec.is_empty() || !subsec.bytes().all(|byte| byte.is_ascii_digit()) {
-                return Err(invalid("SubSecTimeOriginal", subsec));
-            }
-        }
-        if let Some(offset) = offset {
-            let valid = (offset.starts_with('+') || offset.starts_with('-'))
-                && matches_pattern(&offset[1..], "dd:dd");
-            if !valid {
-                return Err(invalid("OffsetTimeOriginal", offset));
-            }
-        }
-        Ok(Self {
-            date_time: date_time.to_string(),
-            subsec: subsec.map(str::to_string),
-            offset: offset.map(str::to_string),
-        })
-    }
-
-    /// `"YYYY:MM:DD HH:MM:SS"`.
-    pub fn date_time(&self) -> &str {
-        &self.date_time
-    }
-
-    /// Fraction-of-second digits, if recorded.
-    pub fn subsec(&self) -> Option<&str> {
-        self.subsec.as_deref()
-    }
-
-    /// UTC offset `"±HH:MM"`, if recorded.
-    pub fn offset(&self) -> Option<&str> {
-        self.offset.as_deref()
-    }
-
-    /// ISO 8601 form for XMP, e.g. `2024-05-17T14:03:22.35+02:00`.
-    pub fn to_iso8601(&self) -> String {
-        let mut iso = format!(
-            "{}-{}-{}T{}",
-            &self.date_time[0..4],
-            &self.date_time[5..7],
-            &self.date_time[8..10],
-            &self.date_time[11..19]
-        );
-        if let Some(subsec) = &self.subsec {
-            iso.push('.');
-            iso.push_str(subsec);
-        }
-        if let Some(offset) = &self.offset {
-            iso.push_str(offset);
-        }
-        iso
-    }
-}
-
-/// True when `text` has the shape of `pattern`, where `d` stands for an ASCII digit
-/// and any other character must match itself.
-fn matches_pattern(text: &str, pattern: &str) -> bool {
-    text.len() == pattern.len()
-        && text
-            .bytes()
-            .zip(pattern.bytes())
-            .all(|(byte, want)| match want {
-                b'd' => byte.is_ascii_digit(),
-                _ => byte == want,
-            })
-}
+/// SubSecTimeOriginal, OffsetTimeOriginal): the one typed capture time read in `exif_info`.
+pub use crate::exif_info::CaptureTime;
 
 /// A derivative's size in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -395,8 +307,6 @@ impl OutputMetadata {
 /// Why metadata could not be produced or inserted.
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataError {
-    #[error("capture time {field} {value:?} is malformed (want \"YYYY:MM:DD HH:MM:SS\", digits for sub-seconds, \"±HH:MM\" for the offset)")]
-    InvalidCaptureTime { field: &'static str, value: String },
     #[error("the {segment} block would be {bytes} bytes, over its {limit}-byte limit in one JPEG segment (too many or too long keywords/captions?)")]
     TooLarge {
         segment: &'static str,
@@ -543,24 +453,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn capture_time_validates_and_formats_iso() {
-        let time = CaptureTime::new("2024:05:17 14:03:22", Some("35"), Some("+02:00"))
-            .expect("valid capture time");
-        assert_eq!(time.to_iso8601(), "2024-05-17T14:03:22.35+02:00");
-        let bare = CaptureTime::new("2024:05:17 14:03:22", None, None).expect("valid");
-        assert_eq!(bare.to_iso8601(), "2024-05-17T14:03:22");
-        assert!(CaptureTime::new("2024-05-17 14:03:22", None, None).is_err());
-        assert!(CaptureTime::new("2024:05:17 14:03:22", Some("3a"), None).is_err());
-        assert!(CaptureTime::new("2024:05:17 14:03:22", Some(""), None).is_err());
-        assert!(CaptureTime::new("2024:05:17 14:03:22", None, Some("02:00")).is_err());
-        assert!(CaptureTime::new("2024:05:17 14:03:22", None, Some("+2:00")).is_err());
-        assert!(CaptureTime::new("2024:05:17 14:03:22", None, Some("-05:30")).is_ok());
-        // Multi-byte input must be rejected, not sliced mid-character.
-        assert!(CaptureTime::new("2024:05:17 14:03:2é", None, None).is_err());
-        assert!(CaptureTime::new("2024:05:17 14:03:22", None, Some("é0:00")).is_err());
-    }
-
-    #[test]
     fn region_centre_is_box_centre_normalized() {
         let frame = PixelSize {
             width: 800,
@@ -673,7 +565,7 @@ mod tests {
         meta.title = Some("Seán O'Brien".into());
         meta.camera_make = Some("Canon".into());
         meta.capture_time =
-            Some(CaptureTime::new("2024:05:17 14:03:22", None, None).expect("valid"));
+            Some(CaptureTime::from_exif("2024:05:17 14:03:22", None, None).expect("valid"));
         let stripped = meta.without_camera_data();
         assert_eq!(stripped.title, meta.title);
         assert_eq!(stripped.camera_make, None);

@@ -29,7 +29,7 @@ pub(super) fn packet(meta: &OutputMetadata) -> String {
         let _ = writeln!(
             body,
             "   <photoshop:DateCreated>{}</photoshop:DateCreated>",
-            capture_time.to_iso8601()
+            capture_time.iso8601()
         );
     }
     regions(&mut body, meta);
@@ -194,7 +194,8 @@ mod tests {
         meta.keywords = vec!["李小龍".into(), "O'Brien".into()];
         meta.creator = Some("Ann Photo".into());
         meta.capture_time = Some(
-            CaptureTime::new("2024:05:17 14:03:22", Some("35"), Some("+02:00")).expect("valid"),
+            CaptureTime::from_exif("2024:05:17 14:03:22", Some("35"), Some("+02:00"))
+                .expect("valid"),
         );
         meta.face_regions = vec![FaceRegion::from_pixel_box(
             Some("Stéphane Jolicoeur-Fidelia".into()),

@@ -31,6 +31,9 @@ use std::time::Duration;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use jiff::civil::{DateTime, Time};
+use jiff::SignedDuration;
+
 use crate::exif_info::CaptureTime;
 
 pub use cards::{render_card, render_cards, Card, CardError, CardSet};
@@ -56,6 +59,10 @@ pub struct PhotoRef<'a> {
     /// Which camera took it (see `ExifInfo::camera_id`): a slate or a `first_file` row names
     /// the following frames of its own camera only. `None` for all: one camera.
     pub camera: Option<&'a str>,
+    /// Added to its capture time before matching a `time` sheet: its camera's clock offset.
+    pub clock_offset: ClockOffset,
+    /// The frame is a clock slate (a `HEADSHOT-CLOCK` code): it names nobody and renders nothing.
+    pub clock_slate: bool,
 }
 
 /// Where names come from.
@@ -71,11 +78,10 @@ pub enum NameSource<'a> {
     },
 }
 
-/// Settings for the `time` layout; ignored by the others.
+/// Settings for the `time` layout; ignored by the others. Clock offsets are per photo
+/// ([`PhotoRef::clock_offset`]): each camera's own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AssignOptions {
-    /// Added to every capture time before matching (exiftool geosync convention).
-    pub clock_offset: ClockOffset,
     /// A photo taken longer than this after its entry stays unnamed.
     pub max_gap: Option<Duration>,
 }
@@ -88,6 +94,8 @@ pub enum Role {
     Slate,
     /// Left out by a correction: no outputs, neither failed nor to review.
     Rejected,
+    /// A photographed `headshot clock` code: it sets its camera's clock offset, names nobody.
+    ClockSlate,
 }
 
 /// Why a photo has the person it has: the sheet row, or the slate before it.
@@ -416,6 +424,14 @@ pub fn assign(
         },
         NameSource::Slates { payloads, roster } => assign_by_slates(payloads, *roster, photos)?,
     };
+    for (assignment, photo) in outcome.photos.iter_mut().zip(photos) {
+        if photo.clock_slate {
+            *assignment = PhotoAssignment {
+                role: Role::ClockSlate,
+                ..PhotoAssignment::default()
+            };
+        }
+    }
     outcome.finish(photos);
     Ok(outcome.into_assignments())
 }
@@ -701,14 +717,12 @@ fn assign_by_first_file(
 // ---------------------------------------------------------------------------------------------
 // time
 
-const DAY_MICROS: i64 = 86_400 * 1_000_000;
-
-/// The last entry at or before `micros` in a list sorted by time (then line).
-fn latest_at_or_before<'e>(
-    list: &[(i64, u64, &'e SheetEntry)],
-    micros: i64,
-) -> Option<(i64, u64, &'e SheetEntry)> {
-    let count = list.partition_point(|&(at, _, _)| at <= micros);
+/// The last entry at or before `at` in a list sorted by time (then line).
+fn latest_at_or_before<'e, T: Ord + Copy>(
+    list: &[(T, u64, &'e SheetEntry)],
+    at: T,
+) -> Option<(T, u64, &'e SheetEntry)> {
+    let count = list.partition_point(|&(entry_at, _, _)| entry_at <= at);
     count.checked_sub(1).map(|last| list[last])
 }
 
@@ -716,31 +730,32 @@ fn assign_by_time(sheet: &NameSheet, photos: &[PhotoRef<'_>], options: &AssignOp
     let mut outcome = Outcome::new(photos.len());
     outcome.know_sheet_rows(sheet);
     // (instant or time of day, line, entry), sorted so that ties end on the later line.
-    let mut dated: Vec<(i64, u64, &SheetEntry)> = Vec::new();
-    let mut undated: Vec<(i64, u64, &SheetEntry)> = Vec::new();
+    let mut dated: Vec<(DateTime, u64, &SheetEntry)> = Vec::new();
+    let mut undated: Vec<(Time, u64, &SheetEntry)> = Vec::new();
     for entry in &sheet.entries {
         if let EntryKey::Time(time) = &entry.key {
-            match time.absolute_micros() {
+            match time.date_time() {
                 Some(instant) => dated.push((instant, entry.line, entry)),
-                None => undated.push((time.micros_of_day, entry.line, entry)),
+                None => undated.push((time.time, entry.line, entry)),
             }
         }
     }
-    dated.sort_by_key(|&(micros, line, _)| (micros, line));
-    undated.sort_by_key(|&(micros, line, _)| (micros, line));
+    dated.sort_by_key(|&(at, line, _)| (at, line));
+    undated.sort_by_key(|&(at, line, _)| (at, line));
     let max_gap = options
         .max_gap
-        .map(|gap| i64::try_from(gap.as_micros()).unwrap_or(i64::MAX));
+        .map(|gap| SignedDuration::try_from(gap).unwrap_or(SignedDuration::MAX));
     for (index, photo) in photos.iter().enumerate() {
         let Some(capture_time) = photo.capture_time else {
             outcome.leave_unnamed(index, Unnamed::NoCaptureTime);
             continue;
         };
-        let corrected = sheet::capture_micros(capture_time) + options.clock_offset.as_micros();
-        let day_start = corrected.div_euclid(DAY_MICROS) * DAY_MICROS;
+        let corrected = capture_time.corrected(photo.clock_offset.as_duration());
         let from_dated = latest_at_or_before(&dated, corrected);
-        let from_undated = latest_at_or_before(&undated, corrected - day_start)
-            .map(|(time_of_day, line, entry)| (day_start + time_of_day, line, entry));
+        let from_undated =
+            latest_at_or_before(&undated, corrected.time()).map(|(time_of_day, line, entry)| {
+                (corrected.date().to_datetime(time_of_day), line, entry)
+            });
         let best = match (from_dated, from_undated) {
             (Some(a), Some(b)) => Some(if (b.0, b.1) > (a.0, a.1) { b } else { a }),
             (a, b) => a.or(b),
@@ -749,13 +764,13 @@ fn assign_by_time(sheet: &NameSheet, photos: &[PhotoRef<'_>], options: &AssignOp
             outcome.leave_unnamed(index, Unnamed::BeforeFirstEntry);
             continue;
         };
-        let gap = corrected - instant;
+        let gap = corrected.duration_since(instant);
         if max_gap.is_some_and(|max_gap| gap > max_gap) {
             outcome.leave_unnamed(
                 index,
                 Unnamed::TooLongAfterEntry {
                     line,
-                    gap_seconds: gap as f64 / 1e6,
+                    gap_seconds: gap.as_secs_f64(),
                 },
             );
             continue;
@@ -796,6 +811,8 @@ fn assign_by_slates(
     for (index, (payload, photo)) in payloads.iter().zip(photos).enumerate() {
         let slate_text = match payload.as_deref().map(classify_payload) {
             Some(SlatePayload::Slate(text)) => Some(text),
+            // Sets its camera's clock; the person before it goes on.
+            Some(SlatePayload::Clock(_)) => None,
             Some(SlatePayload::Foreign(text)) => {
                 outcome.review.foreign_codes.push(ForeignCode {
                     photo: photo.relative.to_path_buf(),
@@ -868,6 +885,8 @@ mod tests {
         relatives: Vec<PathBuf>,
         times: Vec<Option<CaptureTime>>,
         cameras: Vec<Option<String>>,
+        offsets: Vec<ClockOffset>,
+        clock_slates: Vec<bool>,
     }
 
     impl Shoot {
@@ -875,14 +894,11 @@ mod tests {
         fn new(photos: &[(&str, Option<&str>)]) -> Self {
             let time = |text: &str| {
                 let (local, subsec) = match text.split_once('.') {
-                    Some((local, subsec)) => (local, Some(subsec.to_string())),
+                    Some((local, subsec)) => (local, Some(subsec)),
                     None => (text, None),
                 };
-                CaptureTime {
-                    local: local.to_string(),
-                    subsec,
-                    offset: None,
-                }
+                let exif_form = local.replace('-', ":").replace('T', " ");
+                CaptureTime::from_exif(&exif_form, subsec, None).unwrap()
             };
             Self {
                 paths: photos
@@ -892,6 +908,8 @@ mod tests {
                 relatives: photos.iter().map(|(r, _)| PathBuf::from(r)).collect(),
                 times: photos.iter().map(|(_, t)| t.map(time)).collect(),
                 cameras: vec![None; photos.len()],
+                offsets: vec![ClockOffset::ZERO; photos.len()],
+                clock_slates: vec![false; photos.len()],
             }
         }
 
@@ -912,6 +930,8 @@ mod tests {
                     relative: &self.relatives[i],
                     capture_time: self.times[i].as_ref(),
                     camera: self.cameras[i].as_deref(),
+                    clock_offset: self.offsets[i],
+                    clock_slate: self.clock_slates[i],
                 })
                 .collect()
         }
@@ -1104,8 +1124,36 @@ B/slate2.jpg,Cy
     }
 
     #[test]
+    fn time_layout_corrects_each_camera_by_its_own_offset_and_clock_slates_name_nobody() {
+        // Camera A runs 5 s fast, camera B 3 s slow; both frames were taken at 10:00:01 real time.
+        let mut shoot = Shoot::new(&[
+            ("A/clock.jpg", Some("2024-05-03T09:59:55")),
+            ("A/1.jpg", Some("2024-05-03T10:00:06")),
+            ("B/1.jpg", Some("2024-05-03T09:59:58")),
+        ]);
+        shoot.cameras = vec![Some("A".into()), Some("A".into()), Some("B".into())];
+        shoot.offsets = vec![
+            "-00:00:05".parse().unwrap(),
+            "-00:00:05".parse().unwrap(),
+            "+00:00:03".parse().unwrap(),
+        ];
+        shoot.clock_slates = vec![true, false, false];
+        let names_csv = sheet("time,name\n09:00:00,Ann\n10:00:00,Bob\n10:00:02,Cy\n");
+        let result = assign(
+            &NameSource::Sheet(&names_csv),
+            &shoot.refs(),
+            &AssignOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(names(&result), [None, Some("Bob"), Some("Bob")]);
+        assert_eq!(result.photos[0].role, Role::ClockSlate);
+        assert_eq!(result.photos[2].person_seq, Some(2));
+        assert!(result.review.unnamed_photos.is_empty());
+    }
+
+    #[test]
     fn time_layout_uses_offset_subseconds_days_and_max_gap() {
-        let shoot = Shoot::new(&[
+        let mut shoot = Shoot::new(&[
             ("1.jpg", Some("2024-05-03T09:59:59.90")),
             ("2.jpg", Some("2024-05-03T10:02:00.10")),
             ("3.jpg", Some("2024-05-03T10:02:00.40")),
@@ -1116,9 +1164,9 @@ B/slate2.jpg,Cy
         // The camera runs 2 minutes fast: -00:02:00 brings 10:02:00.10 to 10:00:00.10.
         let names_csv = sheet("time,name\n10:00:00.25,Bob\n09:59:00,Ann\n2024-05-04 00:00:30,Cy\n");
         let options = AssignOptions {
-            clock_offset: "-00:02:00".parse().unwrap(),
             max_gap: Some(Duration::from_secs(600)),
         };
+        shoot.offsets = vec!["-00:02:00".parse().unwrap(); 6];
         let result = assign(&NameSource::Sheet(&names_csv), &shoot.refs(), &options).unwrap();
         assert_eq!(
             names(&result),

@@ -317,6 +317,8 @@ mod tests {
                     relative,
                     capture_time: None,
                     camera: relative.to_str().and_then(|r| r.split('/').next()),
+                    clock_offset: crate::names::ClockOffset::ZERO,
+                    clock_slate: false,
                 })
                 .collect()
         }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::parse_gap;
 use super::{assign, read_slate, AssignError, AssignOptions, Assignments, NameSource, PhotoRef};
-use super::{parse_gap, ClockOffset};
 use super::{CodeReplacements, NameSheet, Person, Roster};
 use crate::decode;
 use crate::discover::ImageFormat;
@@ -120,8 +120,6 @@ pub struct NamingSettings {
     pub slates: bool,
     /// `--roster FILE`: attendees by id, for slates.
     pub roster: Option<PathBuf>,
-    /// `--clock-offset ±HH:MM:SS`.
-    pub clock_offset: Option<String>,
     /// `--max-gap DURATION`.
     pub max_gap: Option<String>,
     /// `--caption TEMPLATE`.
@@ -175,13 +173,6 @@ impl NamingSettings {
                 None
             }
         };
-        let clock_offset = self
-            .clock_offset
-            .as_deref()
-            .map(str::parse::<ClockOffset>)
-            .transpose()
-            .map_err(|error| usage(format!("clock offset: {error}")))?
-            .unwrap_or_default();
         let max_gap = self
             .max_gap
             .as_deref()
@@ -193,10 +184,7 @@ impl NamingSettings {
         }
         let mut config = NamingConfig::new(
             source,
-            AssignOptions {
-                clock_offset,
-                max_gap,
-            },
+            AssignOptions { max_gap },
             self.caption.as_deref(),
             self.by_person,
             self.sidecars,
@@ -432,6 +420,9 @@ pub fn assign_shoot(
             relative: photo.relative,
             capture_time: photo.capture_time,
             camera: photo.camera,
+            // Clock offsets are the run's (see `clocks`); here times are taken as written.
+            clock_offset: super::ClockOffset::ZERO,
+            clock_slate: false,
         })
         .collect();
     match source {

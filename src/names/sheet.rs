@@ -13,7 +13,8 @@ use std::time::Duration;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::exif_info::CaptureTime;
+use jiff::civil::{Date, DateTime, Time};
+use jiff::SignedDuration;
 
 /// How a sheet says who is in which frame; chosen by the sheet's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -87,19 +88,17 @@ impl Serialize for Person {
 /// A time from a `time` sheet, in the same local wall-clock as the (corrected) camera.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetTime {
-    /// `YYYY-MM-DD`, or `None` for a bare time of day, which matches on each photo's own date.
-    pub date: Option<String>,
-    /// Microseconds since midnight.
-    pub micros_of_day: i64,
+    /// The day, or `None` for a bare time of day, which matches on each photo's own date.
+    pub date: Option<Date>,
+    pub time: Time,
     /// As written in the sheet, for messages.
     pub text: String,
 }
 
 impl SheetTime {
-    /// Microseconds on the camera-clock scale of [`CaptureTime::seconds`], for a dated entry.
-    pub(crate) fn absolute_micros(&self) -> Option<i64> {
-        let date = self.date.as_ref()?;
-        Some(day_start_micros(date) + self.micros_of_day)
+    /// The instant of a dated entry, on the cameras' (corrected) wall clock.
+    pub fn date_time(&self) -> Option<DateTime> {
+        self.date.map(|date| date.to_datetime(self.time))
     }
 }
 
@@ -328,7 +327,7 @@ impl NameSheet {
 
         let mut entries = Vec::with_capacity(table.rows.len());
         let mut files_seen: HashMap<String, u64> = HashMap::new();
-        let mut times_seen: HashMap<(Option<String>, i64), u64> = HashMap::new();
+        let mut times_seen: HashMap<(Option<Date>, Time), u64> = HashMap::new();
         for row in &table.rows {
             let key_text = row.field(key_index);
             if key_text.is_empty() {
@@ -361,7 +360,7 @@ impl NameSheet {
                             text: key_text.to_string(),
                             reason: reason.to_string(),
                         })?;
-                    let seen_key = (time.date.clone(), time.micros_of_day);
+                    let seen_key = (time.date, time.time);
                     if let Some(&first_line) = times_seen.get(&seen_key) {
                         return Err(SheetError::DuplicateTime {
                             path: path.to_path_buf(),
@@ -797,32 +796,6 @@ fn parse_table(path: &Path, text: &str) -> Result<Table, SheetError> {
 // ---------------------------------------------------------------------------------------------
 // Times and time spans
 
-/// Microseconds at the start of `YYYY-MM-DD`, on the scale of [`CaptureTime::seconds`].
-pub(crate) fn day_start_micros(date: &str) -> i64 {
-    let midnight = CaptureTime {
-        local: format!("{date}T00:00:00"),
-        subsec: None,
-        offset: None,
-    };
-    // Whole seconds are exact in an f64 for any realistic date.
-    midnight.seconds() as i64 * 1_000_000
-}
-
-/// A photo's capture time in microseconds on the camera's clock, sub-seconds included.
-pub(crate) fn capture_micros(capture_time: &CaptureTime) -> i64 {
-    let whole = CaptureTime {
-        subsec: None,
-        ..capture_time.clone()
-    }
-    .seconds() as i64;
-    let fraction = capture_time
-        .subsec
-        .as_deref()
-        .map(fraction_micros)
-        .unwrap_or(0);
-    whole * 1_000_000 + fraction
-}
-
 /// `"25"` (as in `.25`) -> 250 000 µs; digits past the sixth are dropped.
 fn fraction_micros(digits: &str) -> i64 {
     let mut micros = 0i64;
@@ -836,42 +809,27 @@ fn fraction_micros(digits: &str) -> i64 {
     micros
 }
 
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
 fn all_digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Parses `YYYY-MM-DD`, checking the day exists.
-fn parse_date(text: &str) -> Result<String, &'static str> {
+/// Parses `YYYY-MM-DD`; jiff's calendar says whether the day exists.
+fn parse_date(text: &str) -> Result<Date, &'static str> {
+    const FORM: &str = "the date must be YYYY-MM-DD";
     let parts: Vec<&str> = text.split('-').collect();
     let [year, month, day] = parts.as_slice() else {
-        return Err("the date must be YYYY-MM-DD");
+        return Err(FORM);
     };
-    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
-        return Err("the date must be YYYY-MM-DD");
+    let widths_ok = year.len() == 4 && month.len() == 2 && day.len() == 2;
+    if !widths_ok || !parts.iter().all(|part| all_digits(part)) {
+        return Err(FORM);
     }
-    let number = |part: &str| -> Result<i64, &'static str> {
-        if !all_digits(part) {
-            return Err("the date must be YYYY-MM-DD");
-        }
-        part.parse().map_err(|_| "the date must be YYYY-MM-DD")
-    };
-    let (year_n, month_n, day_n) = (number(year)?, number(month)?, number(day)?);
-    if !(1..=12).contains(&month_n) {
+    let number = |part: &str| part.parse::<i16>().map_err(|_| FORM);
+    let (year, month, day) = (number(year)?, number(month)?, number(day)?);
+    if !(1..=12).contains(&month) {
         return Err("no such month");
     }
-    if day_n < 1 || day_n > days_in_month(year_n, month_n) {
-        return Err("no such day in that month");
-    }
-    Ok(text.to_string())
+    Date::new(year, month as i8, day as i8).map_err(|_| "no such day in that month")
 }
 
 /// Parses `H:MM[:SS[.fraction]]` into microseconds; `max_hours` bounds the hour field.
@@ -932,9 +890,12 @@ pub fn parse_sheet_time(text: &str) -> Result<SheetTime, &'static str> {
         None => (None, text),
     };
     let micros_of_day = parse_clock(clock, 23)?;
+    let time = Time::midnight()
+        .checked_add(SignedDuration::from_micros(micros_of_day))
+        .map_err(|_| "hours out of range")?;
     Ok(SheetTime {
         date,
-        micros_of_day,
+        time,
         text: text.to_string(),
     })
 }
@@ -964,6 +925,11 @@ impl ClockOffset {
 
     pub fn as_micros(self) -> i64 {
         self.micros
+    }
+
+    /// The correction as a span, to add to a camera's wall clock.
+    pub fn as_duration(self) -> SignedDuration {
+        SignedDuration::from_micros(self.micros)
     }
 }
 
@@ -1161,13 +1127,13 @@ mod tests {
 
     #[test]
     fn times_parse_in_every_documented_form() {
-        let micros = |text: &str| parse_sheet_time(text).unwrap().micros_of_day;
-        assert_eq!(micros("14:03:22"), (14 * 3600 + 3 * 60 + 22) * 1_000_000);
-        assert_eq!(micros("14:03:22.25"), micros("14:03:22") + 250_000);
-        assert_eq!(micros("9:05:00"), micros("09:05:00"));
-        assert_eq!(micros("09:05"), micros("09:05:00"));
+        let time = |text: &str| parse_sheet_time(text).unwrap().time;
+        assert_eq!(time("14:03:22"), Time::constant(14, 3, 22, 0));
+        assert_eq!(time("14:03:22.25"), Time::constant(14, 3, 22, 250_000_000));
+        assert_eq!(time("9:05:00"), time("09:05:00"));
+        assert_eq!(time("09:05"), time("09:05:00"));
         let dated = parse_sheet_time("2024-05-03 14:03:22.5").unwrap();
-        assert_eq!(dated.date.as_deref(), Some("2024-05-03"));
+        assert_eq!(dated.date, Some(Date::constant(2024, 5, 3)));
         assert_eq!(
             parse_sheet_time("2024-05-03T14:03:22.5").unwrap().date,
             dated.date
@@ -1183,14 +1149,12 @@ mod tests {
         ] {
             assert!(parse_sheet_time(bad).is_err(), "{bad} should be rejected");
         }
-        let capture = CaptureTime {
-            local: "2024-05-03T14:03:22".into(),
-            subsec: Some("25".into()),
-            offset: None,
-        };
+        let capture =
+            crate::exif_info::CaptureTime::from_exif("2024:05:03 14:03:22", Some("25"), None)
+                .unwrap();
         assert_eq!(
-            capture_micros(&capture),
-            dated.absolute_micros().unwrap() - 250_000
+            dated.date_time().unwrap().duration_since(capture.local),
+            SignedDuration::from_millis(250)
         );
     }
 

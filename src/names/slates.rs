@@ -7,6 +7,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use image::RgbImage;
 
+use crate::clock_code::ClockReading;
+
 /// Long edge of the grey copy for the first try.
 const FIRST_LONG_EDGE: u32 = 1000;
 /// Photos larger than this get a second, sharper try when the first finds nothing.
@@ -104,6 +106,8 @@ fn grey_downscaled(image: &RgbImage, target_long_edge: u32) -> (usize, usize, Ve
 pub enum SlatePayload {
     /// A slate: the trimmed payload (an attendee id, or a name).
     Slate(String),
+    /// A clock slate (`headshot clock`): the reference time it showed. It names nobody.
+    Clock(ClockReading),
     /// Some other code (URL, contact card, Wi-Fi, multi-line or long text): the photo is not a
     /// slate. Conference badges often carry one, and a portrait must not turn into a slate.
     Foreign(String),
@@ -111,6 +115,9 @@ pub enum SlatePayload {
 
 /// Sorts a decoded payload into slate or foreign code.
 pub fn classify_payload(payload: &str) -> SlatePayload {
+    if let Some(reading) = ClockReading::from_payload(payload) {
+        return SlatePayload::Clock(reading);
+    }
     let trimmed = payload.trim();
     let lower = trimmed.to_lowercase();
     const FOREIGN_PREFIXES: [&str; 11] = [
@@ -145,6 +152,10 @@ mod tests {
             classify_payload("李小龍"),
             SlatePayload::Slate("李小龍".into())
         );
+        assert!(matches!(
+            classify_payload("HEADSHOT-CLOCK 2026-12-04T10:15:03.4+01:00"),
+            SlatePayload::Clock(_)
+        ));
         for foreign in [
             "https://conf.example/u/1",
             "BEGIN:VCARD\nFN:Ann\nEND:VCARD",
