@@ -4,7 +4,11 @@
 use headshot::exif_info::read_exif;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+mod caught;
+
+fuzz_target!(|data: &[u8]| caught::run(data, read_one));
+
+fn read_one(data: &[u8]) {
     let read = read_exif(data);
     // The capture time is sliced for names and metadata; that must not panic either.
     if let Some(time) = &read.info.capture_time {
@@ -16,4 +20,4 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     let _ = format!("{:?} {:?}", read.info, read.warnings);
-});
+}
