@@ -15,7 +15,8 @@ export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/target}
 # instrumented release build of every dependency otherwise takes most of an hour on 2 cores.
 build_flags=(--sanitizer none -a -O --codegen-units 16)
 mkdir -p logs
-nice -n 19 cargo +nightly fuzz build "${build_flags[@]}" || exit 1
+# The build at the usual build priority (nice 10); only the long runs go to the lowest.
+nice -n 10 cargo +nightly fuzz build "${build_flags[@]}" || exit 1
 echo "| target | minutes | executions | execs/s | crash/timeout/oom inputs | caught panics |"
 echo "|---|---|---|---|---|---|"
 status=0

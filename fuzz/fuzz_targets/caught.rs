@@ -28,9 +28,10 @@ pub fn run(data: &[u8], target: impl FnOnce(&[u8])) {
 }
 
 fn record(info: &std::panic::PanicHookInfo<'_>) {
-    let location = info
-        .location()
-        .map_or_else(|| "unknown".to_string(), |l| format!("{}:{}", l.file(), l.line()));
+    let location = info.location().map_or_else(
+        || "unknown".to_string(),
+        |l| format!("{}:{}", l.file(), l.line()),
+    );
     let mut locations = LOCATIONS.lock().unwrap_or_else(|e| e.into_inner());
     let seen = locations.get_or_insert_with(HashSet::new);
     if !seen.insert(location.clone()) {

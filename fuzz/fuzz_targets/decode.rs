@@ -1,6 +1,8 @@
-//! The decode path (JPEG through libjpeg, PNG and TIFF through `image`) with its size guard.
+//! The decode path (JPEG through libjpeg, PNG and TIFF through `image`) with its size guard,
+//! then the conversion to sRGB from the file's ICC profile (moxcms parses it).
 #![no_main]
 
+use headshot::colour::to_srgb;
 use headshot::decode::decode;
 use headshot::discover::ImageFormat;
 use libfuzzer_sys::fuzz_target;
@@ -18,5 +20,7 @@ fn decode_one(data: &[u8]) {
     };
     // The pipeline asks for 1/8..1 of the stored size; the last byte picks one.
     let min_scale = [0.1, 0.25, 0.5, 1.0][data.last().map_or(0, |b| *b as usize % 4)];
-    let _ = decode(data, format, min_scale, MAX_MEGAPIXELS);
+    if let Ok(mut decoded) = decode(data, format, min_scale, MAX_MEGAPIXELS) {
+        let _ = to_srgb(&mut decoded, &[]);
+    }
 }
