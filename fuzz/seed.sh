@@ -18,7 +18,7 @@ python3 - <<'PY'
 # Tiny PNG/TIFF variants (grey, 16-bit, alpha, palette) and WebP files as libwebp writes them.
 import io, struct
 from PIL import Image
-base = Image.open("../sample-images/astronaut.jpg").convert("RGB").resize((40, 40))
+base = Image.open("../../shared/corpus/faces/astronaut.png").convert("RGB").resize((40, 40))
 for mode in ["L", "I;16", "RGBA", "P", "RGB", "LA"]:
     for fmt, ext in [("PNG", "png"), ("TIFF", "tif")]:
         try:

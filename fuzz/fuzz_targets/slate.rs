@@ -4,7 +4,11 @@
 use headshot::names::{classify_payload, read_slate};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+mod caught;
+
+fuzz_target!(|data: &[u8]| caught::run(data, read_one));
+
+fn read_one(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = classify_payload(text);
     }
@@ -22,4 +26,4 @@ fuzz_target!(|data: &[u8]| {
     if let Some(payload) = read_slate(&image) {
         let _ = classify_payload(&payload);
     }
-});
+}
