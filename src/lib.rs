@@ -33,6 +33,7 @@ pub mod plan;
 pub mod presets;
 pub mod render;
 pub mod rerun;
+pub mod serve;
 pub mod resize;
 pub mod shoot_files;
 pub mod timing;
