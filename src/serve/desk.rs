@@ -180,6 +180,14 @@ pub fn group_tiles(photos: &[PhotoRecord]) -> Vec<Group> {
 }
 
 impl DeskState {
+    /// An empty desk offering `names` while typing.
+    pub fn new(names: Vec<String>) -> Self {
+        Self {
+            names,
+            ..Self::default()
+        }
+    }
+
     /// Takes a finished batch's manifest and shows it.
     pub fn show(&mut self, manifest: Manifest) {
         self.by_id = manifest
@@ -238,5 +246,134 @@ impl DeskState {
             .and_then(|value| value.as_str().map(str::to_string))
             .unwrap_or_default();
         Some((PathBuf::from(&output.path), format))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::OutputFormat;
+    use crate::manifest::{CropRecord, Exposure, FaceRecord, PresetsUsed};
+    use crate::names::{Person, Role};
+
+    fn photo(source: &str, person: Option<&str>, face_group: Option<&str>) -> PhotoRecord {
+        PhotoRecord {
+            source: source.to_string(),
+            status: Status::Ok,
+            error: None,
+            error_stage: None,
+            warnings: Vec::new(),
+            format: None,
+            width: Some(600),
+            height: Some(800),
+            orientation: 1,
+            capture_time: None,
+            camera: None,
+            camera_id: None,
+            lens: None,
+            exposure: Exposure::default(),
+            presets: PresetsUsed {
+                crop: "original".into(),
+                tone: "neutral".into(),
+                export: "web".into(),
+            },
+            crop: None,
+            needs_review: None,
+            role: Role::Portrait,
+            person: person.map(Person::named),
+            assigned_by: None,
+            person_seq: None,
+            faces: vec![FaceRecord {
+                bbox: [1.0, 2.0, 3.0, 4.0],
+                score: 0.9,
+                eyes: [[1.5, 2.5], [3.0, 2.5]],
+            }],
+            face_group: face_group.map(str::to_string),
+            face_exposure_ev: None,
+            title: None,
+            caption: None,
+            keywords: Vec::new(),
+            outputs: [("large", 600), ("thumb", 300)]
+                .iter()
+                .map(|(derivative, width)| OutputRecord {
+                    derivative: derivative.to_string(),
+                    path: format!("{source}_{derivative}.jpg"),
+                    width: *width,
+                    height: width * 4 / 3,
+                    bytes: 1000,
+                    format: OutputFormat::Jpeg,
+                    quality: 85,
+                    crop: CropRecord {
+                        x: 0,
+                        y: 0,
+                        width: 600,
+                        height: 800,
+                        rotation_degrees: 0.0,
+                        anchor: "center".into(),
+                    },
+                })
+                .collect(),
+            source_xxh3: None,
+        }
+    }
+
+    #[test]
+    fn the_review_queue_comes_first_with_face_groups_side_by_side() {
+        let mut failed = photo("f", None, None);
+        failed.status = Status::Failed;
+        failed.error = Some("decode: truncated".into());
+        let mut slate = photo("s", None, None);
+        slate.role = Role::Slate;
+        slate.outputs.clear();
+        let photos = vec![
+            photo("a1", Some("Ann"), None),
+            photo("x1", None, Some("face-2")),
+            photo("b1", Some("Ben"), None),
+            photo("y1", None, Some("face-1")),
+            failed,
+            photo("x2", None, Some("face-2")),
+            slate,
+            photo("a2", Some("Ann"), None),
+        ];
+        let groups = group_tiles(&photos);
+        let titles: Vec<&str> = groups.iter().map(|g| g.title.as_str()).collect();
+        assert_eq!(titles, ["To review", "Ann", "Ben", "slate"]);
+        let review: Vec<&str> = groups[0].tiles.iter().map(|t| t.source.as_str()).collect();
+        assert_eq!(review, ["y1", "x1", "x2", "f"]);
+        assert_eq!(groups[0].tiles[3].reason.as_deref(), Some("decode: truncated"));
+        assert_eq!(groups[1].tiles.len(), 2);
+        // The tile shows the smallest derivative, versioned by its file.
+        let thumb = groups[1].tiles[0].thumb.as_deref().unwrap();
+        assert!(thumb.starts_with(&format!("/thumb/{}?v=", photo_id("a1"))), "{thumb}");
+    }
+
+    #[test]
+    fn the_page_gets_no_face_data_and_finds_photos_only_by_manifest_entry() {
+        let mut desk = DeskState::default();
+        let manifest_photos = vec![photo("shoot/a1.jpg", Some("Ann"), None)];
+        desk.show(Manifest {
+            schema: "headshot-manifest",
+            version: crate::manifest::MANIFEST_VERSION,
+            generator: "test".into(),
+            settings: crate::manifest::Settings {
+                crop: "original".into(),
+                tone: "neutral".into(),
+                export: "web".into(),
+                template: "{stem}_{derivative}.{ext}".into(),
+                derivatives: vec!["large".into(), "thumb".into()],
+            },
+            summary: crate::manifest::Summary::default(),
+            timing: crate::manifest::Timing::default(),
+            review: None,
+            photos: manifest_photos,
+        });
+        let json = serde_json::to_string(&desk.view()).unwrap();
+        assert!(!json.contains("faces") && !json.contains("score"), "{json}");
+        assert_eq!(desk.names, ["Ann"]);
+        assert!(desk.photo("shoot/a1.jpg").is_some());
+        assert!(desk.photo("shoot/../shoot/a1.jpg").is_none());
+        let (thumb, format) = desk.thumbnail(&photo_id("shoot/a1.jpg")).unwrap();
+        assert_eq!((thumb.to_str(), format.as_str()), (Some("shoot/a1.jpg_thumb.jpg"), "jpeg"));
+        assert!(desk.thumbnail("../manifest.json").is_none());
     }
 }

@@ -130,10 +130,7 @@ pub fn serve(
         csrf: secret("anti-CSRF token")?,
         port: bound.port(),
     };
-    let desk = Arc::new(Mutex::new(DeskState {
-        names: known_names(&options),
-        ..DeskState::default()
-    }));
+    let desk = Arc::new(Mutex::new(DeskState::new(known_names(&options))));
     let (work, inbox) = mpsc::channel();
     let _watcher = watch_inputs(&options, work.clone())?;
     let context = Arc::new(http::Context {

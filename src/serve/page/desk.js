@@ -191,7 +191,7 @@ function previousOf(source) {
   const tile = desk.tiles.find((t) => t.source === source);
   if (!tile) return null;
   if (tile.role === "slate") return { action: "slate", name: "" };
-  if (tile.role === "reject") return { action: "reject", name: "" };
+  if (tile.role === "rejected") return { action: "reject", name: "" };
   if (tile.person) return { action: "name", name: tile.person };
   return { action: "unname", name: "" };
 }
