@@ -6,6 +6,7 @@
 pub mod analyse;
 pub mod colour;
 pub mod config;
+pub mod corrections;
 pub mod crop;
 pub mod decide;
 pub mod decode;
