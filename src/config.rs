@@ -23,6 +23,8 @@ pub struct NamesFlags {
     pub roster: Option<PathBuf>,
     pub clock_offset: Option<String>,
     pub max_gap: Option<String>,
+    /// `--codes FILE`: Photo Mechanic code replacements.
+    pub codes: Option<PathBuf>,
 }
 
 /// A run as the user asked for it, before anything is read or checked.
@@ -118,6 +120,7 @@ pub fn naming_settings(
         roster: names.roster.clone().or_else(|| from_file(&shoot.roster)),
         clock_offset: names.clock_offset.clone().or(shoot.clock_offset.clone()),
         max_gap: names.max_gap.clone().or(shoot.max_gap.clone()),
+        codes: names.codes.clone().or_else(|| from_file(&shoot.codes)),
         caption: shoot.caption.clone(),
         by_person: false,
         sidecars: false,

@@ -415,8 +415,8 @@ fn tail_to_keep(path: &Path, existing: &[u8]) -> usize {
 
 /// The columns of an existing file's header (none for a new file).
 fn header_columns(existing: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(existing);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let decoded = String::from_utf8_lossy(existing);
+    let text = decoded.strip_prefix('\u{feff}').unwrap_or(&decoded);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .trim(csv::Trim::All)

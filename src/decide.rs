@@ -10,6 +10,7 @@ use crate::error::ConfigError;
 use crate::exif_info::CaptureTime as ExifCaptureTime;
 use crate::manifest::FaceRecord;
 use crate::metadata::{self, CropWindow, FaceRegion, OutputMetadata, PixelSize};
+use crate::names::overrides::{self, PhotoCorrection};
 use crate::names::{self, NameSource, PhotoAssignment, PhotoRef, Review, Role};
 use crate::naming::{NameAllocator, NameTemplate, NameValues};
 use crate::plan::{PlannedPhoto, RunOptions};
@@ -28,6 +29,8 @@ pub struct PhotoFacts<'a> {
     pub analysis: Option<&'a PhotoAnalysis>,
     /// `None` for a slate, or a photo that failed.
     pub rendered: Option<&'a Rendered>,
+    /// What `corrections.csv` says about it, over sheets, slates and faces.
+    pub correction: Option<&'a PhotoCorrection>,
 }
 
 /// One output under its final name, with the metadata the finish pass writes into it.
@@ -100,7 +103,7 @@ pub fn decide(facts: &[PhotoFacts<'_>], options: &RunOptions) -> Result<Decision
                 identity_review,
                 face_group,
             };
-            if plan.assignment.role == Role::Slate {
+            if plan.assignment.role != Role::Portrait {
                 return plan;
             }
             let paths = output_paths(fact, &plan.assignment, position, seq_width, options);
@@ -159,14 +162,18 @@ pub fn check_sheet(photos: &[PlannedPhoto], options: &RunOptions) -> Result<(), 
         .map_err(|error| ConfigError::Usage(error.to_string()))
 }
 
-/// Who is in each photo, from the sheet or from the slates the analyses read.
+/// Who is in each photo: the sheet or the slates the analyses read, then the corrections over
+/// them. `None` for the review when the run has neither names nor corrections.
 fn assign_names(
     facts: &[PhotoFacts<'_>],
     options: &RunOptions,
 ) -> Result<(Vec<PhotoAssignment>, Option<Review>), ConfigError> {
-    let Some(source) = &options.naming.source else {
+    let corrections: Vec<Option<&PhotoCorrection>> = facts.iter().map(|f| f.correction).collect();
+    let corrected = corrections.iter().any(Option::is_some);
+    let source = &options.naming.source;
+    if source.is_none() && !corrected {
         return Ok((vec![PhotoAssignment::default(); facts.len()], None));
-    };
+    }
     let cameras: Vec<String> = facts.iter().map(|fact| fact.photo.camera_id()).collect();
     let refs: Vec<PhotoRef<'_>> = facts
         .iter()
@@ -178,15 +185,17 @@ fn assign_names(
             camera: Some(camera),
         })
         .collect();
+    let mut warnings = Vec::new();
     let assignments = match source {
-        names::NamesFrom::Sheet(sheet) => {
+        None => Ok(names::Assignments {
+            photos: vec![PhotoAssignment::default(); facts.len()],
+            review: Review::default(),
+        }),
+        Some(names::NamesFrom::Sheet(sheet)) => {
             names::assign(&NameSource::Sheet(sheet), &refs, &options.naming.assign)
         }
-        names::NamesFrom::Slates { roster } => {
-            let payloads: Vec<Option<String>> = facts
-                .iter()
-                .map(|fact| fact.analysis.and_then(|a| a.slate_code.clone().flatten()))
-                .collect();
+        Some(names::NamesFrom::Slates { roster }) => {
+            let payloads = slate_payloads(facts, options, &mut warnings);
             let source = NameSource::Slates {
                 payloads: &payloads,
                 roster: roster.as_ref(),
@@ -195,7 +204,47 @@ fn assign_names(
         }
     }
     .map_err(|error| ConfigError::Usage(error.to_string()))?;
-    Ok((assignments.photos, Some(assignments.review)))
+    let (mut photos, mut review) = (assignments.photos, assignments.review);
+    review.warnings.extend(warnings);
+    if corrected {
+        let slates_run = options.reads_slates();
+        overrides::apply(&mut photos, &refs, &corrections, slates_run, &mut review);
+        if source.is_none() {
+            // Without names, only what the corrections say is worth a look.
+            review.unnamed_photos.clear();
+        }
+    }
+    Ok((photos, Some(review)))
+}
+
+/// What each photo's QR slate says, as names assignment reads it: `None` where a correction
+/// says what the frame is, Photo Mechanic codes expanded.
+fn slate_payloads(
+    facts: &[PhotoFacts<'_>],
+    options: &RunOptions,
+    warnings: &mut Vec<String>,
+) -> Vec<Option<String>> {
+    let codes = options.naming.codes.as_ref();
+    facts
+        .iter()
+        .map(|fact| {
+            let payload = fact.analysis.and_then(|a| a.slate_code.clone().flatten())?;
+            if !overrides::keeps_slate_reading(fact.correction) {
+                return None;
+            }
+            let Some(codes) = codes else {
+                return Some(payload);
+            };
+            match codes.expand(&payload) {
+                Ok(expanded) => Some(expanded.into_owned()),
+                Err(error) => {
+                    let slate = fact.photo.input.relative.display();
+                    warnings.push(format!("slate {slate}: {error}"));
+                    Some(payload)
+                }
+            }
+        })
+        .collect()
 }
 
 /// The wanted path of each derivative (before collisions are resolved), in export order.

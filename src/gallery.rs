@@ -273,10 +273,10 @@ fn render_tile(page: &mut String, index: usize, photo: &PhotoRecord) {
             );
         }
         _ => {
-            let why = if photo.role == Role::Slate {
-                "slate"
-            } else {
-                "no image"
+            let why = match photo.role {
+                Role::Slate => "slate",
+                Role::Rejected => "rejected",
+                Role::Portrait => "no image",
             };
             let _ = writeln!(page, "<div class=\"noimage\">{why}</div>");
         }

@@ -88,6 +88,8 @@ pub fn check_identities(
                 .or_insert_with(|| (person.clone(), Vec::new()))
                 .1
                 .push(described),
+            // A frame a correction unnamed stays so: no face names it, nor groups it.
+            None if matches!(assignment.assigned_by, Some(AssignedBy::Correction { .. })) => {}
             None => unnamed.push(described),
         }
     }

@@ -242,6 +242,7 @@ impl Inspection {
                     let announces = person.unwrap_or_else(|| "nobody in the roster".to_string());
                     line("role", format!("slate, announcing {announces}"));
                 }
+                Role::Rejected => line("role", "rejected by a correction".to_string()),
                 Role::Portrait => {
                     line("person", person.unwrap_or_else(|| "-".to_string()));
                     if let Some(seq) = naming.person_seq {

@@ -125,6 +125,9 @@ struct NamesArgs {
     /// Photos taken longer than this after their `time` entry stay unnamed (e.g. 5m, 90s, 00:05:00).
     #[arg(long, value_name = "DURATION")]
     max_gap: Option<String>,
+    /// Photo Mechanic code replacements (`code<TAB>name` per line): `=j23=` in a name stands for it.
+    #[arg(long, value_name = "FILE")]
+    codes: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -538,6 +541,7 @@ impl NamesArgs {
             roster: self.roster.clone(),
             clock_offset: self.clock_offset.clone(),
             max_gap: self.max_gap.clone(),
+            codes: self.codes.clone(),
         }
     }
 }
@@ -692,6 +696,14 @@ fn print_summary(report: &RunReport, job: &Job) {
         .count();
     if warned > 0 {
         println!("{warned} photos have warnings (see manifest.json)");
+    }
+    if summary.rejected > 0 {
+        println!("{} photos rejected (corrections.csv):", summary.rejected);
+        for photo in &report.manifest.photos {
+            if photo.role == headshot::names::Role::Rejected {
+                println!("  {}", photo.source);
+            }
+        }
     }
     if summary.needs_review > 0 {
         println!("{} photos need review:", summary.needs_review);

@@ -177,6 +177,8 @@ pub struct Summary {
     pub removed_outputs: Vec<RemovedOutput>,
     /// Photos whose `needs_review` is set.
     pub needs_review: usize,
+    /// Photos a correction rejected (`role: rejected`): no outputs; neither failed nor to review.
+    pub rejected: usize,
     /// Files passed over in input folders (raw files, non-images), with the reason.
     pub ignored_files: Vec<IgnoredFile>,
 }

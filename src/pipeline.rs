@@ -27,7 +27,8 @@ use crate::manifest::{
     Exposure, FaceRecord, IgnoredFile, Manifest, PhotoRecord, PresetsUsed, Settings, Status,
     Summary, Timing, WorkCounts, MANIFEST_VERSION,
 };
-use crate::names::Review;
+use crate::names::overrides::{self, PhotoCorrection, ShootCorrections};
+use crate::names::{PhotoRef, Review};
 use crate::output;
 use crate::plan::{self, PlannedPhoto, RunOptions};
 use crate::render::{self, RenderInput, Rendered};
@@ -44,6 +45,8 @@ pub struct Job {
     pub options: RunOptions,
     pub photos: Vec<PlannedPhoto>,
     pub ignored: Vec<IgnoredPath>,
+    /// `OUT/corrections.csv` matched to the photos (same order), read when the job is planned.
+    pub corrections: ShootCorrections,
     analysers: Analysers,
     clock: StageClock,
     decodes: AtomicU64,
@@ -150,11 +153,13 @@ impl Job {
             fs::canonicalize(path).map_or(true, |path| !settings_files.contains(&path))
         });
         decide::check_sheet(&photos, &options)?;
+        let corrections = shoot_corrections(&photos, &options)?;
         let tone_fingerprint = options.tone.fingerprint();
         Ok(Job {
             options,
             photos,
             ignored,
+            corrections,
             analysers: Analysers::default(),
             clock: StageClock::default(),
             decodes: AtomicU64::new(0),
@@ -162,6 +167,25 @@ impl Job {
             outputs_finished: AtomicU64::new(0),
             tone_fingerprint,
         })
+    }
+
+    /// Reads `OUT/corrections.csv` again (a desk appended to it), for the next [`Job::run`].
+    pub fn reload_corrections(&mut self) -> Result<(), ConfigError> {
+        self.corrections = shoot_corrections(&self.photos, &self.options)?;
+        Ok(())
+    }
+
+    /// Whether a photo renders nothing: a correction says it is a slate or a reject, or, unless
+    /// a correction names it, the analysis read a slate in a slates run.
+    fn renders_nothing(
+        needs: &AnalysisNeeds,
+        analysis: &PhotoAnalysis,
+        correction: Option<&PhotoCorrection>,
+    ) -> bool {
+        match correction {
+            Some(correction) => correction.renders_nothing(),
+            None => needs.slates && analysis.slate().is_some(),
+        }
     }
 
     /// What every photo's analysis must hold for this run.
@@ -233,14 +257,17 @@ impl Job {
             cache.remove_biometrics();
         }
         let needs = self.analysis_needs();
+        let corrections = &self.corrections.per_photo;
         let outcomes: Vec<Option<PhotoOutcome>> = pool.install(|| {
             self.photos
                 .par_iter()
-                .map(|photo| {
+                .zip(corrections)
+                .map(|(photo, correction)| {
                     if stop.load(Ordering::Relaxed) {
                         return None;
                     }
-                    let outcome = self.first_pass(photo, &state, &cache, &needs);
+                    let correction = correction.as_ref();
+                    let outcome = self.first_pass(photo, correction, &state, &cache, &needs);
                     progress(Progress::Rendered {
                         source: &photo.input.path,
                         failure: outcome.failure.as_ref(),
@@ -258,13 +285,21 @@ impl Job {
             .photos
             .iter()
             .zip(&outcomes)
-            .map(|(photo, outcome)| PhotoFacts {
+            .zip(corrections)
+            .map(|((photo, outcome), correction)| PhotoFacts {
                 photo,
                 analysis: outcome.analysis.as_ref(),
                 rendered: outcome.rendered.as_ref(),
+                correction: correction.as_ref(),
             })
             .collect();
-        let decision = decide::decide(&facts, &self.options)?;
+        let mut decision = decide::decide(&facts, &self.options)?;
+        if !self.corrections.warnings.is_empty() {
+            let review = decision.review.get_or_insert_with(Review::default);
+            review
+                .warnings
+                .extend(self.corrections.warnings.iter().cloned());
+        }
         self.clock.lap(TimedStage::Decide, &mut since);
 
         let finished: Vec<(PhotoRecord, Option<PhotoFailure>)> = pool.install(|| {
@@ -299,6 +334,7 @@ impl Job {
     fn first_pass(
         &self,
         photo: &PlannedPhoto,
+        correction: Option<&PhotoCorrection>,
         state: &RerunState,
         cache: &AnalysisCache,
         needs: &AnalysisNeeds,
@@ -306,9 +342,8 @@ impl Job {
         let path = &photo.input.path;
         let stamp = SourceStamp::of(path).ok();
         let known = stamp.and_then(|stamp| state.known_hash(path, stamp));
-        if let Some(outcome) =
-            known.and_then(|xxh3| self.reuse(photo, stamp, xxh3, state, cache, needs))
-        {
+        let reuse = |xxh3| self.reuse((photo, correction), stamp, xxh3, state, cache, needs);
+        if let Some(outcome) = known.and_then(&reuse) {
             return outcome;
         }
         let mut outcome = PhotoOutcome {
@@ -320,10 +355,11 @@ impl Job {
             let source = develop::read_source(path, photo.input.format, photo.exif.orientation)?;
             if known.is_none() {
                 // Touched or copied back: the same bytes may still be current.
-                if let Some(reused) = self.reuse(photo, stamp, source.xxh3, state, cache, needs) {
+                if let Some(reused) = reuse(source.xxh3) {
                     return Ok(Some(reused));
                 }
             }
+            let photo = (photo, correction);
             self.analyse_and_render(photo, source, &mut outcome, state, cache, needs)?;
             Ok(None)
         });
@@ -346,7 +382,7 @@ impl Job {
     /// `xxh3`) and every setting that shapes its pixels are unchanged: no decode.
     fn reuse(
         &self,
-        photo: &PlannedPhoto,
+        (photo, correction): (&PlannedPhoto, Option<&PhotoCorrection>),
         stamp: Option<SourceStamp>,
         xxh3: u64,
         state: &RerunState,
@@ -355,7 +391,7 @@ impl Job {
     ) -> Option<PhotoOutcome> {
         let path = &photo.input.path;
         let analysis = cache.load(xxh3).filter(|a| a.satisfies(needs))?;
-        let rendered = if needs.slates && analysis.slate().is_some() {
+        let rendered = if Self::renders_nothing(needs, &analysis, correction) {
             None
         } else {
             let key = render::render_key(&self.options, self.tone_fingerprint, xxh3);
@@ -377,7 +413,7 @@ impl Job {
     /// Reads and decodes the photo once, completes its analysis and renders its derivatives.
     fn analyse_and_render(
         &self,
-        photo: &PlannedPhoto,
+        (photo, correction): (&PlannedPhoto, Option<&PhotoCorrection>),
         source: develop::SourceFile,
         outcome: &mut PhotoOutcome,
         state: &RerunState,
@@ -390,7 +426,7 @@ impl Job {
         outcome.format = Some(analysed.format);
         outcome.decoded = true;
         outcome.warnings = analysed.developed.warnings.clone();
-        let is_slate = needs.slates && analysed.analysis.slate().is_some();
+        let renders_nothing = Self::renders_nothing(needs, &analysed.analysis, correction);
         let Analysed {
             xxh3,
             developed,
@@ -398,8 +434,8 @@ impl Job {
             analysis,
             ..
         } = analysed;
-        if is_slate {
-            // A slate only names the frames after it.
+        if renders_nothing {
+            // A slate only names the frames after it; a reject has no outputs.
             outcome.analysis = Some(analysis);
             return Ok(());
         }
@@ -694,6 +730,10 @@ impl Job {
             outputs_written: self.outputs_finished.load(Ordering::Relaxed) as usize,
             removed_outputs,
             needs_review: records.iter().filter(|r| r.needs_review.is_some()).count(),
+            rejected: records
+                .iter()
+                .filter(|r| r.role == crate::names::Role::Rejected)
+                .count(),
             ignored_files: self
                 .ignored
                 .iter()
@@ -742,6 +782,27 @@ impl Job {
             photos: records,
         }
     }
+}
+
+/// `OUT/corrections.csv` matched to the photos; a bad line or an unknown code stops the run.
+fn shoot_corrections(
+    photos: &[PlannedPhoto],
+    options: &RunOptions,
+) -> Result<ShootCorrections, ConfigError> {
+    let read = crate::corrections::read_corrections(&options.output_dir)
+        .map_err(|error| ConfigError::Usage(error.to_string()))?;
+    let refs: Vec<PhotoRef<'_>> = photos
+        .iter()
+        .map(|photo| PhotoRef {
+            path: &photo.input.path,
+            relative: &photo.input.relative,
+            capture_time: None,
+            camera: None,
+        })
+        .collect();
+    let naming = &options.naming;
+    overrides::resolve(&read, &refs, naming.source.as_ref(), naming.codes.as_ref())
+        .map_err(ConfigError::Usage)
 }
 
 /// `manifest.json`, `manifest.csv` and `index.html`, each written atomically.
@@ -884,13 +945,15 @@ impl Job {
             .photos
             .iter()
             .zip(analysed)
-            .map(|(photo, analysis)| PhotoFacts {
+            .zip(&self.corrections.per_photo)
+            .map(|((photo, analysis), correction)| PhotoFacts {
                 photo,
                 analysis: analysis
                     .as_ref()
                     .and_then(|result| result.as_ref().ok())
                     .map(|(analysis, _)| analysis),
                 rendered: None,
+                correction: correction.as_ref(),
             })
             .collect();
         let decision = decide::decide(&facts, &self.options).ok()?;

@@ -85,6 +85,7 @@ impl RunOptions {
             }) => files.push(roster.path.clone()),
             _ => {}
         }
+        files.extend(self.naming.codes.iter().map(|codes| codes.path.clone()));
         files
             .iter()
             .filter_map(|file| fs::canonicalize(file).ok())

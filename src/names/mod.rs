@@ -17,6 +17,8 @@
 //! capture order; [`read_slate`] reads one photo's QR code; [`render_cards`] prints the slates.
 
 pub mod cards;
+pub mod codes;
+pub mod overrides;
 pub mod plan;
 pub mod sheet;
 pub mod slates;
@@ -32,6 +34,7 @@ use serde::{Serialize, Serializer};
 use crate::exif_info::CaptureTime;
 
 pub use cards::{render_card, render_cards, Card, CardError, CardSet};
+pub use codes::{CodeError, CodeReplacements, UnknownCode};
 pub use plan::{
     assign_shoot, keywords, person_folder, read_slate_file, CaptionTemplate, NamesFrom,
     NamingConfig, NamingSettings, ShootPhoto, DEFAULT_CAPTION, UNNAMED_FOLDER,
@@ -83,6 +86,8 @@ pub struct AssignOptions {
 pub enum Role {
     Portrait,
     Slate,
+    /// Left out by a correction: no outputs, neither failed nor to review.
+    Rejected,
 }
 
 /// Why a photo has the person it has: the sheet row, or the slate before it.
@@ -97,6 +102,8 @@ pub enum AssignedBy {
     Slate { slate: PathBuf },
     /// Unnamed, but its face matches `like`, a photo of the person (descriptor distance).
     Face { like: PathBuf, distance: f32 },
+    /// A row of the output folder's `corrections.csv`, over anything else.
+    Correction { line: u64, time: String, by: String },
 }
 
 /// For the manifest: `{"layout": "time", "sheet": "names.csv", "line": 7}` or
@@ -126,6 +133,12 @@ impl Serialize for AssignedBy {
                     &((f64::from(*distance) * 100.0).round() / 100.0),
                 )?;
             }
+            AssignedBy::Correction { line, time, by } => {
+                map.serialize_entry("layout", "correction")?;
+                map.serialize_entry("line", line)?;
+                map.serialize_entry("time", time)?;
+                map.serialize_entry("by", by)?;
+            }
         }
         map.end()
     }
@@ -150,6 +163,12 @@ impl fmt::Display for AssignedBy {
                 "face like {} (distance {distance:.2})",
                 like.display()
             ),
+            AssignedBy::Correction { line, by, .. } if by.is_empty() => {
+                write!(formatter, "correction, corrections.csv line {line}")
+            }
+            AssignedBy::Correction { line, by, .. } => {
+                write!(formatter, "correction, corrections.csv line {line} by {by}")
+            }
         }
     }
 }
@@ -172,6 +191,10 @@ pub enum Unnamed {
     BeforeFirstSlate,
     /// Slates: follows a slate whose code is not in the roster.
     AfterUnmatchedSlate { slate: PathBuf },
+    /// Follows a frame a correction marked as a slate without a name.
+    AfterUnnamedSlate { slate: PathBuf },
+    /// A correction (`unname`) says so.
+    Corrected { line: u64 },
 }
 
 impl fmt::Display for Unnamed {
@@ -191,6 +214,14 @@ impl fmt::Display for Unnamed {
                 "follows slate {} whose code is not in the roster",
                 slate.display()
             ),
+            Unnamed::AfterUnnamedSlate { slate } => write!(
+                formatter,
+                "follows {}, marked a slate without a name",
+                slate.display()
+            ),
+            Unnamed::Corrected { line } => {
+                write!(formatter, "unnamed by corrections.csv line {line}")
+            }
         }
     }
 }
@@ -471,7 +502,7 @@ impl Outcome {
 // file and first_file
 
 /// Finds photos by a volunteer's file reference.
-struct PhotoFinder {
+pub(crate) struct PhotoFinder {
     /// Per photo: path components (as given), lower-cased copies.
     components: Vec<Vec<String>>,
     components_lower: Vec<Vec<String>>,
@@ -481,7 +512,7 @@ struct PhotoFinder {
     by_file_name: HashMap<String, Vec<usize>>,
 }
 
-enum Found {
+pub(crate) enum Found {
     One(usize),
     Several(Vec<usize>),
     None,
@@ -497,7 +528,7 @@ fn path_parts(path: &Path) -> Vec<String> {
 }
 
 impl PhotoFinder {
-    fn new(photos: &[PhotoRef<'_>]) -> Self {
+    pub(crate) fn new(photos: &[PhotoRef<'_>]) -> Self {
         let components: Vec<Vec<String>> = photos.iter().map(|p| path_parts(p.path)).collect();
         let lower = |parts: &Vec<String>| parts.iter().map(|part| part.to_lowercase()).collect();
         let components_lower: Vec<Vec<String>> = components.iter().map(lower).collect();
@@ -525,7 +556,7 @@ impl PhotoFinder {
     }
 
     /// Exact relative path, then a trailing part of the path; each exactly, then ignoring case.
-    fn find(&self, key: &str) -> Found {
+    pub(crate) fn find(&self, key: &str) -> Found {
         let key_parts: Vec<String> = key
             .split('/')
             .filter(|part| !part.is_empty() && *part != ".")

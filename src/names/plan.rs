@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::{assign, read_slate, AssignError, AssignOptions, Assignments, NameSource, PhotoRef};
 use super::{parse_gap, ClockOffset};
-use super::{NameSheet, Person, Roster};
+use super::{CodeReplacements, NameSheet, Person, Roster};
 use crate::decode;
 use crate::discover::ImageFormat;
 use crate::error::ConfigError;
@@ -75,6 +75,9 @@ pub struct NamingConfig {
     pub by_person: bool,
     /// An `.xmp` sidecar per original, in the output tree.
     pub sidecars: bool,
+    /// `--codes`: Photo Mechanic codes, already expanded in the sheet and roster; slate codes
+    /// and corrections are expanded where they are read.
+    pub codes: Option<CodeReplacements>,
 }
 
 impl NamingConfig {
@@ -102,6 +105,7 @@ impl NamingConfig {
             caption,
             by_person,
             sidecars,
+            codes: None,
         })
     }
 }
@@ -123,6 +127,8 @@ pub struct NamingSettings {
     pub caption: Option<String>,
     pub by_person: bool,
     pub sidecars: bool,
+    /// `--codes FILE`: Photo Mechanic code replacements.
+    pub codes: Option<PathBuf>,
 }
 
 impl NamingSettings {
@@ -130,7 +136,13 @@ impl NamingSettings {
     /// errors naming the file and line (or the flag).
     pub fn load(&self) -> Result<NamingConfig, ConfigError> {
         let usage = |message: String| ConfigError::Usage(message);
-        let source = match (&self.names, self.slates) {
+        let codes = self
+            .codes
+            .as_deref()
+            .map(CodeReplacements::load)
+            .transpose()
+            .map_err(|error| usage(error.to_string()))?;
+        let mut source = match (&self.names, self.slates) {
             (Some(_), true) => {
                 return Err(usage(
                     "give either a names sheet or --slates, not both".to_string(),
@@ -175,7 +187,10 @@ impl NamingSettings {
             .map(parse_gap)
             .transpose()
             .map_err(|error| usage(format!("maximum gap: {error}")))?;
-        NamingConfig::new(
+        if let (Some(codes), Some(source)) = (&codes, &mut source) {
+            expand_codes(source, codes).map_err(usage)?;
+        }
+        let mut config = NamingConfig::new(
             source,
             AssignOptions {
                 clock_offset,
@@ -185,8 +200,44 @@ impl NamingSettings {
             self.by_person,
             self.sidecars,
         )
-        .map_err(usage)
+        .map_err(usage)?;
+        config.codes = codes;
+        Ok(config)
     }
+}
+
+/// Names written as Photo Mechanic codes in the sheet or roster, expanded; an unknown
+/// `=code=` is an error naming the row.
+fn expand_codes(source: &mut NamesFrom, codes: &CodeReplacements) -> Result<(), String> {
+    let (path, people): (&Path, Vec<(u64, &mut Person)>) = match source {
+        NamesFrom::Sheet(sheet) => (
+            sheet.path.as_path(),
+            sheet
+                .entries
+                .iter_mut()
+                .map(|entry| (entry.line, &mut entry.person))
+                .collect(),
+        ),
+        NamesFrom::Slates {
+            roster: Some(roster),
+        } => (
+            roster.path.as_path(),
+            roster
+                .entries
+                .iter_mut()
+                .map(|entry| (entry.line, &mut entry.person))
+                .collect(),
+        ),
+        NamesFrom::Slates { roster: None } => return Ok(()),
+    };
+    for (line, person) in people {
+        let expanded = codes
+            .expand(&person.name)
+            .map_err(|error| format!("{}:{line}: {error}", path.display()))?
+            .into_owned();
+        person.name = expanded;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq)]

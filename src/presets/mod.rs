@@ -501,6 +501,8 @@ pub struct ShootFile {
     pub max_gap: Option<String>,
     /// Caption template, e.g. `{name}, {event}`.
     pub caption: Option<String>,
+    /// Photo Mechanic code replacements (relative to the shoot file).
+    pub codes: Option<String>,
     /// The file this was read from and its text, for errors about the files it names.
     #[serde(skip)]
     pub origin: Option<(std::path::PathBuf, String)>,

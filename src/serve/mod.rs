@@ -305,7 +305,11 @@ impl DeskLoop<'_> {
 
     /// A Photo Mechanic code (`=j23=` or `j23`) typed as a name, as its name.
     fn expand_name(&self, typed: &str) -> String {
-        typed.to_string()
+        let codes = self.options.naming.codes.as_ref();
+        codes
+            .and_then(|codes| codes.expand_code(typed))
+            .unwrap_or(typed)
+            .to_string()
     }
 
     /// Runs one batch and shows it, then tells the actions it carried; `Ok(false)` when Ctrl-C
@@ -395,6 +399,8 @@ impl DeskLoop<'_> {
                 && !written_just_now
                 && (pending.is_empty() || canonical(path).is_none_or(|p| !pending.contains(&p)))
         });
+        // The corrections were matched to the photos as planned: match them to those left.
+        job.reload_corrections()?;
         job.run_until(&|_| {}, self.stop)
     }
 
