@@ -45,7 +45,10 @@ fn frames(corpus: &Path) -> tempfile::TempDir {
 
 fn tile_count(browser: &Browser) -> u64 {
     browser
-        .script("return document.querySelectorAll('.tile').length", json!([]))
+        .script(
+            "return document.querySelectorAll('.tile').length",
+            json!([]),
+        )
         .as_u64()
         .unwrap_or(0)
 }
@@ -125,10 +128,17 @@ fn volunteers_name_arriving_photos_with_the_keyboard() {
     });
     let manifest: Value =
         serde_json::from_str(&fs::read_to_string(gallery.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(photo(&manifest, "B2")["status"], "ok", "B2 was never half-read");
+    assert_eq!(
+        photo(&manifest, "B2")["status"],
+        "ok",
+        "B2 was never half-read"
+    );
     assert_eq!(manifest["summary"]["failed"], 0);
     let group = photo(&manifest, "B1")["face_group"].clone();
-    assert!(group.is_string() && group == photo(&manifest, "B2")["face_group"], "B1 and B2 share a face group");
+    assert!(
+        group.is_string() && group == photo(&manifest, "B2")["face_group"],
+        "B1 and B2 share a face group"
+    );
 
     // One frame: arrows, Enter, the name, Enter.
     arrow_to(&browser, "A1");
@@ -151,32 +161,53 @@ fn volunteers_name_arriving_photos_with_the_keyboard() {
     let corrections = fs::read_to_string(gallery.join("corrections.csv")).unwrap();
     for (frame, name) in [("A1", "Ann Lee"), ("B1", "Ben Ode"), ("B2", "Ben Ode")] {
         assert!(
-            corrections.lines().any(|line| line.contains(&format!("{frame}.jpg,{name},name,"))),
+            corrections
+                .lines()
+                .any(|line| line.contains(&format!("{frame}.jpg,{name},name,"))),
             "{frame} -> {name} in\n{corrections}"
         );
     }
     let manifest: Value =
         serde_json::from_str(&fs::read_to_string(gallery.join("manifest.json")).unwrap()).unwrap();
-    for (frame, name, folder) in [("A1", "Ann Lee", "ann-lee/"), ("B1", "Ben Ode", "ben-ode/"), ("B2", "Ben Ode", "ben-ode/")] {
+    for (frame, name, folder) in [
+        ("A1", "Ann Lee", "ann-lee/"),
+        ("B1", "Ben Ode", "ben-ode/"),
+        ("B2", "Ben Ode", "ben-ode/"),
+    ] {
         let entry = photo(&manifest, frame);
         assert_eq!(entry["person"]["name"], name, "{frame}");
         for output in entry["outputs"].as_array().unwrap() {
             let path = output["path"].as_str().unwrap();
-            assert!(path.starts_with(folder), "{frame}: {path} renamed into {folder}");
+            assert!(
+                path.starts_with(folder),
+                "{frame}: {path} renamed into {folder}"
+            );
             assert_eq!(exif_person(&gallery.join(path)), name, "{path}");
         }
     }
     let printed = desk.printed();
     let mut desk = desk;
-    assert_eq!(desk.interrupt(Duration::from_secs(60)), Some(0), "{printed}");
+    assert_eq!(
+        desk.interrupt(Duration::from_secs(60)),
+        Some(0),
+        "{printed}"
+    );
 
     // The desk left nothing for `run` to do: no decode, no output written.
     let mut run_flags = flags.to_vec();
     run_flags.retain(|flag| *flag != "--quiet");
     let (code, after) = run_shoot(&[&shoot], &gallery, &run_flags);
     assert_eq!(code, 0);
-    assert_eq!(after["timing"]["counts"]["decodes"], 0, "{}", after["timing"]);
-    assert_eq!(after["timing"]["counts"]["outputs_finished"], 0, "{}", after["timing"]);
+    assert_eq!(
+        after["timing"]["counts"]["decodes"], 0,
+        "{}",
+        after["timing"]
+    );
+    assert_eq!(
+        after["timing"]["counts"]["outputs_finished"], 0,
+        "{}",
+        after["timing"]
+    );
     assert_eq!(photo(&after, "B2")["person"]["name"], "Ben Ode");
     let _ = path_arg(&shoot);
 }

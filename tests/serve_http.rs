@@ -34,7 +34,10 @@ fn state_with_photos(desk: &Desk, headers: &[(&str, &str)], photos: usize) -> se
 
 fn csrf_of(page: &Reply) -> String {
     let text = page.text();
-    let start = text.find("name=\"headshot-csrf\" content=\"").expect("csrf meta") + 31;
+    let start = text
+        .find("name=\"headshot-csrf\" content=\"")
+        .expect("csrf meta")
+        + 31;
     text[start..start + 32].to_string()
 }
 
@@ -42,21 +45,48 @@ fn csrf_of(page: &Reply) -> String {
 fn beyond_loopback_every_request_needs_the_printed_token() {
     let shoot = small_shoot();
     let out = tempfile::tempdir().unwrap();
-    let desk = Desk::start(shoot.path(), &out.path().join("gallery"), "0.0.0.0:0", &["--quiet"]);
-    let token = desk.url.split("token=").nth(1).expect("a token in the URL").to_string();
+    let desk = Desk::start(
+        shoot.path(),
+        &out.path().join("gallery"),
+        "0.0.0.0:0",
+        &["--quiet"],
+    );
+    let token = desk
+        .url
+        .split("token=")
+        .nth(1)
+        .expect("a token in the URL")
+        .to_string();
     assert_eq!(token.len(), 32, "{}", desk.url);
-    for path in ["/", "/api/state", "/desk.js", "/?token=0123", "/thumb/0000000000000000"] {
+    for path in [
+        "/",
+        "/api/state",
+        "/desk.js",
+        "/?token=0123",
+        "/thumb/0000000000000000",
+    ] {
         let reply = request(desk.address, "GET", path, &[], b"");
         assert_eq!(reply.status, 403, "GET {path} without the token");
     }
     let wrong = format!("{}={}", "headshot_token", "f".repeat(32));
-    let reply = request(desk.address, "GET", "/api/state", &[("Cookie", &wrong)], b"");
+    let reply = request(
+        desk.address,
+        "GET",
+        "/api/state",
+        &[("Cookie", &wrong)],
+        b"",
+    );
     assert_eq!(reply.status, 403, "a wrong cookie");
 
     let page = request(desk.address, "GET", &format!("/?token={token}"), &[], b"");
     assert_eq!(page.status, 200);
-    let cookie = page.header("set-cookie").expect("the token moves into a cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let cookie = page
+        .header("set-cookie")
+        .expect("the token moves into a cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let cookie = cookie.split(';').next().unwrap().to_string();
     let state = state_with_photos(&desk, &[("Cookie", &cookie)], 2);
     assert!(state["version"].as_u64().unwrap() > 0);
@@ -71,7 +101,10 @@ fn refused_requests_change_nothing_and_loopback_needs_no_token() {
     assert!(!desk.url.contains("token"), "{}", desk.url);
     let page = request(desk.address, "GET", "/", &[], b"");
     assert_eq!(page.status, 200);
-    assert!(page.header("content-security-policy").unwrap().contains("default-src 'none'"));
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'none'"));
     let csrf = csrf_of(&page);
     let state = state_with_photos(&desk, &[], 2);
     let tile = &state["groups"][0]["tiles"][0];
@@ -84,48 +117,107 @@ fn refused_requests_change_nothing_and_loopback_needs_no_token() {
     let manifest_before = fs::read(gallery.join("manifest.json")).unwrap();
     let host = desk.address.to_string();
     let origin = format!("http://{host}");
-    let good = |body: &str| serde_json::json!({"sources": [body], "action": "name", "name": "Ann Lee"}).to_string();
+    let good = |body: &str| {
+        serde_json::json!({"sources": [body], "action": "name", "name": "Ann Lee"}).to_string()
+    };
     let post = |headers: &[(&str, &str)], body: &[u8]| {
         request(desk.address, "POST", "/api/correct", headers, body)
     };
     let json = ("Content-Type", "application/json");
-    let with_csrf = [json, ("Origin", origin.as_str()), ("X-Headshot-Csrf", csrf.as_str())];
+    let with_csrf = [
+        json,
+        ("Origin", origin.as_str()),
+        ("X-Headshot-Csrf", csrf.as_str()),
+    ];
 
     let no_csrf = post(&[json, ("Origin", &origin)], good(&source).as_bytes());
-    assert_eq!(no_csrf.status, 403, "no anti-CSRF token: {}", no_csrf.text());
+    assert_eq!(
+        no_csrf.status,
+        403,
+        "no anti-CSRF token: {}",
+        no_csrf.text()
+    );
     let wrong_csrf = post(
-        &[json, ("Origin", &origin), ("X-Headshot-Csrf", &"0".repeat(32))],
+        &[
+            json,
+            ("Origin", &origin),
+            ("X-Headshot-Csrf", &"0".repeat(32)),
+        ],
         good(&source).as_bytes(),
     );
     assert_eq!(wrong_csrf.status, 403);
     let other_origin = post(
-        &[json, ("Origin", "http://evil.example"), ("X-Headshot-Csrf", &csrf)],
+        &[
+            json,
+            ("Origin", "http://evil.example"),
+            ("X-Headshot-Csrf", &csrf),
+        ],
         good(&source).as_bytes(),
     );
     assert_eq!(other_origin.status, 403, "another origin");
-    let no_origin = post(&[json, ("X-Headshot-Csrf", &csrf)], good(&source).as_bytes());
+    let no_origin = post(
+        &[json, ("X-Headshot-Csrf", &csrf)],
+        good(&source).as_bytes(),
+    );
     assert_eq!(no_origin.status, 403, "no origin");
-    let oversized = format!("{{\"sources\": [\"{}\"], \"action\": \"name\", \"name\": \"x\"}}", "a".repeat(70 * 1024));
+    let oversized = format!(
+        "{{\"sources\": [\"{}\"], \"action\": \"name\", \"name\": \"x\"}}",
+        "a".repeat(70 * 1024)
+    );
     assert_eq!(post(&with_csrf, oversized.as_bytes()).status, 413);
     let unknown = post(&with_csrf, good("shoot/nobody.jpg").as_bytes());
     assert_eq!(unknown.status, 404, "{}", unknown.text());
-    for escaping in [format!("{source}/../../etc/passwd"), "../manifest.json".to_string()] {
+    for escaping in [
+        format!("{source}/../../etc/passwd"),
+        "../manifest.json".to_string(),
+    ] {
         let reply = post(&with_csrf, good(&escaping).as_bytes());
         assert_eq!(reply.status, 400, "{escaping}: {}", reply.text());
     }
     let bad_action = serde_json::json!({"sources": [source], "action": "delete"}).to_string();
     assert_eq!(post(&with_csrf, bad_action.as_bytes()).status, 400);
     assert_eq!(post(&with_csrf, b"not json").status, 400);
-    assert_eq!(request(desk.address, "GET", "/api/correct", &[], b"").status, 405);
-    assert_eq!(request(desk.address, "GET", "/thumb/..%2f..%2fmanifest.json", &[], b"").status, 404);
-    assert_eq!(request(desk.address, "GET", "/../manifest.json", &[], b"").status, 404);
+    assert_eq!(
+        request(desk.address, "GET", "/api/correct", &[], b"").status,
+        405
+    );
+    assert_eq!(
+        request(
+            desk.address,
+            "GET",
+            "/thumb/..%2f..%2fmanifest.json",
+            &[],
+            b""
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        request(desk.address, "GET", "/../manifest.json", &[], b"").status,
+        404
+    );
 
-    assert!(!gallery.join("corrections.csv").exists(), "a refused request wrote corrections");
-    assert_eq!(fs::read(gallery.join("manifest.json")).unwrap(), manifest_before);
+    assert!(
+        !gallery.join("corrections.csv").exists(),
+        "a refused request wrote corrections"
+    );
+    assert_eq!(
+        fs::read(gallery.join("manifest.json")).unwrap(),
+        manifest_before
+    );
 
     // The desk's own page may: the name is saved and shown.
-    let thumb = request(desk.address, "GET", tile["thumb"].as_str().unwrap(), &[], b"");
-    assert_eq!((thumb.status, thumb.header("content-type")), (200, Some("image/jpeg")));
+    let thumb = request(
+        desk.address,
+        "GET",
+        tile["thumb"].as_str().unwrap(),
+        &[],
+        b"",
+    );
+    assert_eq!(
+        (thumb.status, thumb.header("content-type")),
+        (200, Some("image/jpeg"))
+    );
     let saved = post(&with_csrf, good(&source).as_bytes());
     assert_eq!(saved.status, 200, "{}", saved.text());
     let named = saved.json()["groups"]
@@ -137,6 +229,9 @@ fn refused_requests_change_nothing_and_loopback_needs_no_token() {
         .unwrap();
     assert_eq!(named["person"], "Ann Lee");
     let corrections = fs::read_to_string(gallery.join("corrections.csv")).unwrap();
-    assert!(corrections.starts_with("source,name,action,time,by"), "{corrections}");
+    assert!(
+        corrections.starts_with("source,name,action,time,by"),
+        "{corrections}"
+    );
     assert!(corrections.contains(",Ann Lee,name,"), "{corrections}");
 }

@@ -107,7 +107,8 @@ fn smallest_output(photo: &PhotoRecord) -> Option<&OutputRecord> {
 fn tile(photo: &PhotoRecord, reason: Option<String>) -> Tile {
     let id = photo_id(&photo.source);
     let thumb = smallest_output(photo).map(|output| {
-        let version = xxhash_rust::xxh3::xxh3_64(format!("{}:{}", output.path, output.bytes).as_bytes());
+        let version =
+            xxhash_rust::xxh3::xxh3_64(format!("{}:{}", output.path, output.bytes).as_bytes());
         format!("/thumb/{id}?v={version:x}")
     });
     Tile {
@@ -136,15 +137,16 @@ fn tile(photo: &PhotoRecord, reason: Option<String>) -> Tile {
 pub fn group_tiles(photos: &[PhotoRecord]) -> Vec<Group> {
     let mut review: Vec<(usize, &PhotoRecord, String)> = Vec::new();
     let mut groups: Vec<Group> = Vec::new();
-    let mut add = |kind: &str, title: &str, tile: Tile| {
-        match groups.iter_mut().find(|g| g.kind == kind && g.title == title) {
-            Some(group) => group.tiles.push(tile),
-            None => groups.push(Group {
-                kind: kind.to_string(),
-                title: title.to_string(),
-                tiles: vec![tile],
-            }),
-        }
+    let mut add = |kind: &str, title: &str, tile: Tile| match groups
+        .iter_mut()
+        .find(|g| g.kind == kind && g.title == title)
+    {
+        Some(group) => group.tiles.push(tile),
+        None => groups.push(Group {
+            kind: kind.to_string(),
+            title: title.to_string(),
+            tiles: vec![tile],
+        }),
     };
     for (index, photo) in photos.iter().enumerate() {
         let role = role_text(photo);
@@ -210,7 +212,11 @@ impl DeskState {
 
     /// The page's state.
     pub fn view(&self) -> StateView<'_> {
-        let photos = self.manifest.as_ref().map(|m| m.photos.as_slice()).unwrap_or_default();
+        let photos = self
+            .manifest
+            .as_ref()
+            .map(|m| m.photos.as_slice())
+            .unwrap_or_default();
         StateView {
             version: self.version,
             busy: self.busy,
@@ -340,11 +346,17 @@ mod tests {
         assert_eq!(titles, ["To review", "Ann", "Ben", "slate"]);
         let review: Vec<&str> = groups[0].tiles.iter().map(|t| t.source.as_str()).collect();
         assert_eq!(review, ["y1", "x1", "x2", "f"]);
-        assert_eq!(groups[0].tiles[3].reason.as_deref(), Some("decode: truncated"));
+        assert_eq!(
+            groups[0].tiles[3].reason.as_deref(),
+            Some("decode: truncated")
+        );
         assert_eq!(groups[1].tiles.len(), 2);
         // The tile shows the smallest derivative, versioned by its file.
         let thumb = groups[1].tiles[0].thumb.as_deref().unwrap();
-        assert!(thumb.starts_with(&format!("/thumb/{}?v=", photo_id("a1"))), "{thumb}");
+        assert!(
+            thumb.starts_with(&format!("/thumb/{}?v=", photo_id("a1"))),
+            "{thumb}"
+        );
     }
 
     #[test]
@@ -373,7 +385,10 @@ mod tests {
         assert!(desk.photo("shoot/a1.jpg").is_some());
         assert!(desk.photo("shoot/../shoot/a1.jpg").is_none());
         let (thumb, format) = desk.thumbnail(&photo_id("shoot/a1.jpg")).unwrap();
-        assert_eq!((thumb.to_str(), format.as_str()), (Some("shoot/a1.jpg_thumb.jpg"), "jpeg"));
+        assert_eq!(
+            (thumb.to_str(), format.as_str()),
+            (Some("shoot/a1.jpg_thumb.jpg"), "jpeg")
+        );
         assert!(desk.thumbnail("../manifest.json").is_none());
     }
 }

@@ -107,7 +107,7 @@ fn request_header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request
         .headers()
         .iter()
-        .find(|header| header.field.equiv(name))
+        .find(|header| header.field.as_str().as_str().eq_ignore_ascii_case(name))
         .map(|header| header.value.as_str())
 }
 
@@ -153,7 +153,8 @@ fn refused(request: &Request, access: &Access) -> Option<Reply> {
         return (!is_loopback_host(host, access.port))
             .then(|| text(403, "refused: not a loopback host name"));
     };
-    let in_cookie = cookie_value(request, TOKEN_COOKIE).is_some_and(|given| same_secret(given, token));
+    let in_cookie =
+        cookie_value(request, TOKEN_COOKIE).is_some_and(|given| same_secret(given, token));
     let in_url = query_value(request.url(), "token").is_some_and(|given| same_secret(given, token));
     (!in_cookie && !in_url).then(|| text(403, "refused: open the desk with the URL it printed"))
 }
@@ -166,7 +167,8 @@ fn refused_change(request: &Request, access: &Access) -> Option<Reply> {
         return Some(text(403, "refused: not the desk's own page (origin)"));
     }
     let csrf = request_header(request, CSRF_HEADER).unwrap_or_default();
-    (!same_secret(csrf, &access.csrf)).then(|| text(403, "refused: missing or wrong anti-CSRF token"))
+    (!same_secret(csrf, &access.csrf))
+        .then(|| text(403, "refused: missing or wrong anti-CSRF token"))
 }
 
 fn handle(mut request: Request, context: &Context) {
@@ -233,7 +235,10 @@ fn thumbnail(id: &str, context: &Context) -> Reply {
         return text(404, "no such photo");
     };
     // The path comes from our own manifest; still, nothing above the gallery is ever read.
-    if !relative.components().all(|c| matches!(c, Component::Normal(_))) {
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
         return text(404, "no such photo");
     }
     match std::fs::read(context.output_dir.join(&relative)) {
@@ -253,7 +258,10 @@ struct CorrectBody {
 }
 
 fn read_body(request: &mut Request) -> Result<Vec<u8>, Reply> {
-    if request.body_length().is_some_and(|length| length > MAX_BODY) {
+    if request
+        .body_length()
+        .is_some_and(|length| length > MAX_BODY)
+    {
         return Err(text(413, "request body too large"));
     }
     let mut bytes = Vec::new();
@@ -277,7 +285,10 @@ fn correct(request: &mut Request, context: &Context) -> Reply {
         Err(reply) => return reply,
     };
     let Ok(parsed) = serde_json::from_slice::<CorrectBody>(&bytes) else {
-        return text(400, "expected {\"sources\": [...], \"action\": ..., \"name\": ...}");
+        return text(
+            400,
+            "expected {\"sources\": [...], \"action\": ..., \"name\": ...}",
+        );
     };
     let by = request
         .remote_addr()
@@ -314,9 +325,15 @@ fn checked_action(
             .any(|c| matches!(c, Component::ParentDir))
     };
     if parsed.sources.iter().any(|source| escapes(source)) {
-        return Err(text(400, "a photo is named by its manifest source, without '..'"));
+        return Err(text(
+            400,
+            "a photo is named by its manifest source, without '..'",
+        ));
     }
-    let desk = context.desk.lock().map_err(|_| text(500, "desk state unavailable"))?;
+    let desk = context
+        .desk
+        .lock()
+        .map_err(|_| text(500, "desk state unavailable"))?;
     if let Some(unknown) = parsed.sources.iter().find(|s| desk.photo(s).is_none()) {
         return Err(text(404, &format!("no photo {unknown:?} in the manifest")));
     }

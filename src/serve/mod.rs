@@ -173,10 +173,18 @@ fn desk_url(bound: SocketAddr, token: Option<&str>) -> String {
 /// Names to offer while typing: the roster's or the sheet's.
 fn known_names(options: &RunOptions) -> Vec<String> {
     let mut names: Vec<String> = match &options.naming.source {
-        Some(NamesFrom::Sheet(sheet)) => sheet.entries.iter().map(|e| e.person.name.clone()).collect(),
+        Some(NamesFrom::Sheet(sheet)) => sheet
+            .entries
+            .iter()
+            .map(|e| e.person.name.clone())
+            .collect(),
         Some(NamesFrom::Slates {
             roster: Some(roster),
-        }) => roster.entries.iter().map(|e| e.person.name.clone()).collect(),
+        }) => roster
+            .entries
+            .iter()
+            .map(|e| e.person.name.clone())
+            .collect(),
         _ => Vec::new(),
     };
     let mut seen = HashSet::new();
@@ -189,7 +197,8 @@ fn watch_inputs(
     options: &RunOptions,
     work: mpsc::Sender<Work>,
 ) -> Result<notify::RecommendedWatcher, ConfigError> {
-    let output_dir = std::fs::canonicalize(&options.output_dir).unwrap_or(options.output_dir.clone());
+    let output_dir =
+        std::fs::canonicalize(&options.output_dir).unwrap_or(options.output_dir.clone());
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
         if matches!(event.kind, notify::EventKind::Access(_)) {
@@ -216,9 +225,9 @@ fn watch_inputs(
         } else {
             notify::RecursiveMode::NonRecursive
         };
-        watcher
-            .watch(&path, mode)
-            .map_err(|error| ConfigError::Usage(format!("cannot watch {}: {error}", path.display())))?;
+        watcher.watch(&path, mode).map_err(|error| {
+            ConfigError::Usage(format!("cannot watch {}: {error}", path.display()))
+        })?;
     }
     Ok(watcher)
 }
@@ -434,7 +443,11 @@ fn rfc3339_utc(seconds: i64) -> String {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",

@@ -19,7 +19,10 @@ pub const GIVE_UP: Duration = Duration::from_secs(20);
 
 /// Names cameras, tethering programs and browsers give files while they write them.
 pub fn is_temporary_name(path: &Path) -> bool {
-    let Some(name) = path.file_name().map(|name| name.to_string_lossy().to_lowercase()) else {
+    let Some(name) = path
+        .file_name()
+        .map(|name| name.to_string_lossy().to_lowercase())
+    else {
         return true;
     };
     name.starts_with('.')
@@ -140,7 +143,10 @@ pub fn looks_whole(path: &Path, size: u64) -> bool {
     }
     match ImageFormat::sniff(&head) {
         Some(ImageFormat::Jpeg) => {
-            let end = tail.iter().rposition(|&byte| byte != 0).map_or(0, |i| i + 1);
+            let end = tail
+                .iter()
+                .rposition(|&byte| byte != 0)
+                .map_or(0, |i| i + 1);
             tail[..end].ends_with(&[0xFF, 0xD9])
         }
         Some(ImageFormat::Png) => tail.ends_with(&[0xAE, 0x42, 0x60, 0x82]),
@@ -169,7 +175,13 @@ mod tests {
 
     #[test]
     fn temporary_names_are_passed_over() {
-        for name in [".IMG_1.JPG", "IMG_1.JPG.tmp", "a.part", "b.JPG.crdownload", "c.jpg~"] {
+        for name in [
+            ".IMG_1.JPG",
+            "IMG_1.JPG.tmp",
+            "a.part",
+            "b.JPG.crdownload",
+            "c.jpg~",
+        ] {
             assert!(is_temporary_name(Path::new(name)), "{name}");
         }
         assert!(!is_temporary_name(Path::new("shoot/IMG_0001.JPG")));

@@ -132,7 +132,10 @@ pub fn request(
         .set_read_timeout(Some(Duration::from_secs(180)))
         .unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
-    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
         head += &format!("Host: {address}\r\n");
     }
     for (name, value) in headers {
@@ -184,7 +187,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
             return body;
         };
         let size_text = String::from_utf8_lossy(&data[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap_or(0);
         if size == 0 {
             return body;
         }
@@ -289,7 +293,11 @@ impl Browser {
     }
 
     pub fn goto(&self, url: &str) {
-        self.call("POST", &self.session_path("/url"), Some(json!({ "url": url })));
+        self.call(
+            "POST",
+            &self.session_path("/url"),
+            Some(json!({ "url": url })),
+        );
     }
 
     /// Runs `script` in the page (`return ...` gives a value).
@@ -330,7 +338,11 @@ impl Drop for Browser {
 }
 
 fn chromium_binary() -> String {
-    for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"] {
+    for candidate in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ] {
         if Path::new(candidate).exists() {
             return candidate.to_string();
         }
