@@ -391,23 +391,32 @@ impl DeskLoop<'_> {
     }
 
     /// Plans the shoot as it is now, less files still being written, and runs it.
-    fn run_job(&self) -> Result<Option<RunReport>, ConfigError> {
+    fn run_job(&mut self) -> Result<Option<RunReport>, ConfigError> {
         let mut job = Job::plan(self.options.clone())?;
         let pending: HashSet<PathBuf> = self.pending.pending().filter_map(canonical).collect();
         let now = SystemTime::now();
+        let mut written_just_now = Vec::new();
         job.photos.retain(|photo| {
             let path = &photo.input.path;
-            let written_just_now = std::fs::metadata(path)
+            let fresh = std::fs::metadata(path)
                 .and_then(|meta| meta.modified())
                 .is_ok_and(|modified| {
                     // A time in the future (a camera's clock) is no sign of a write.
                     now.duration_since(modified)
                         .is_ok_and(|age| age < watch::SETTLE)
                 });
+            if fresh {
+                written_just_now.push(path.clone());
+            }
             !watch::is_temporary_name(path)
-                && !written_just_now
+                && !fresh
                 && (pending.is_empty() || canonical(path).is_none_or(|p| !pending.contains(&p)))
         });
+        // Left out now, looked at again until whole (no watcher event may come for them).
+        let instant = Instant::now();
+        for path in written_just_now {
+            self.pending.touched(&path, instant);
+        }
         // The corrections were matched to the photos as planned: match them to those left.
         job.reload_corrections()?;
         job.run_until(&|_| {}, self.stop)
