@@ -37,7 +37,7 @@ fn csrf_of(page: &Reply) -> String {
     let start = text
         .find("name=\"headshot-csrf\" content=\"")
         .expect("csrf meta")
-        + 31;
+        + "name=\"headshot-csrf\" content=\"".len();
     text[start..start + 32].to_string()
 }
 
