@@ -2,6 +2,7 @@
 # Regenerates the README's pictures from a real run on sample-images/:
 #   docs/review.png          the review page (index.html), shot by headless Chromium
 #   docs/framed-example.jpg  one face-framed `thumb` derivative (400 px), as written
+#   docs/desk.png            the tagging desk (`headshot serve`) on the same shoot
 # and prints the run's summary (pasted into the README by hand).
 #
 # Usage: docs/screenshot.sh            (builds the release binary with cargo first)
@@ -41,4 +42,22 @@ chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
   --user-data-dir="$profile" --window-size=1200,900 \
   --screenshot="$repo/docs/review.png" "file://$work/gallery/index.html" 2>/dev/null
 rm -rf "$profile"
-echo "wrote docs/review.png and docs/framed-example.jpg (from $thumb)"
+
+# The tagging desk on the same gallery: serve on a free loopback port, let the page poll once
+# (virtual time runs its timers), shoot it, then Ctrl-C the desk.
+(cd "$work" && exec "$HEADSHOT" serve sample-images --out gallery --listen 127.0.0.1:0 --quiet \
+  >"$work/serve.log" 2>&1) &
+serve_pid=$!
+for _ in $(seq 100); do grep -q '^Serving' "$work/serve.log" 2>/dev/null && break; sleep 0.2; done
+url=$(grep -o 'http://[^ ]*' "$work/serve.log" | head -1)
+for _ in $(seq 100); do
+  curl -s "$url"api/state 2>/dev/null | grep -q '"busy":false' && break; sleep 0.3
+done
+profile=$(mktemp -d)
+chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+  --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
+  --user-data-dir="$profile" --window-size=1200,900 --virtual-time-budget=5000 \
+  --screenshot="$repo/docs/desk.png" "$url" 2>/dev/null
+rm -rf "$profile"
+kill -INT "$serve_pid"; wait "$serve_pid" || true
+echo "wrote docs/review.png, docs/desk.png and docs/framed-example.jpg (from $thumb)"

@@ -39,6 +39,7 @@ pub mod presets;
 pub mod render;
 pub mod rerun;
 pub mod resize;
+pub mod serve;
 pub mod shoot_files;
 pub mod timing;
 pub mod tone;

@@ -14,7 +14,9 @@ use headshot::names::{Review, Roster};
 use headshot::pipeline::{Job, Progress, RunReport};
 use headshot::plan::RunOptions;
 use headshot::presets::{PresetKind, Registry};
+use headshot::serve::ServeEvent;
 use headshot::{decode, face_overlay, inspect, pipeline};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 #[derive(Parser)]
@@ -35,6 +37,12 @@ enum Command {
         after_help = "Example: headshot run sample-images --out gallery   (uses sample-images/headshot.toml)"
     )]
     Run(Box<RunArgs>),
+    /// Run the shoot like `run`, then watch its folders and serve the tagging desk: a page
+    /// where volunteers name the photos as they arrive (saved in OUT/corrections.csv).
+    #[command(
+        after_help = "Example: headshot serve shoot --out gallery --slates --roster roster.csv   (then open the printed URL)"
+    )]
+    Serve(Box<ServeArgs>),
     /// List presets or show one resolved (after `extends`).
     #[command(after_help = "Example: headshot presets show headshot-4x5")]
     Presets {
@@ -225,6 +233,16 @@ struct RunArgs {
     no_biometrics: bool,
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Address of the desk page. Beyond loopback (e.g. 0.0.0.0:8080 for a tablet on the
+    /// Wi-Fi) the printed URL carries an access token; without it every request is refused.
+    #[arg(long, default_value = headshot::serve::DEFAULT_LISTEN)]
+    listen: std::net::SocketAddr,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum PolicyArg {
     /// Keep capture time, camera and exposure; drop GPS, serials, maker notes, people.
@@ -261,6 +279,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => match run(*args) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("headshot: {error}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve(args) => match serve(*args) {
             Ok(code) => code,
             Err(error) => {
                 eprintln!("headshot: {error}");
@@ -649,6 +674,72 @@ fn run(args: RunArgs) -> Result<ExitCode, ConfigError> {
     progress.finish_and_clear();
     print_summary(&report, &job);
     Ok(exit_code(&report))
+}
+
+/// Set by Ctrl-C (SIGINT) or SIGTERM: `serve` finishes the photos in flight and stops.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// A first Ctrl-C asks `serve` to stop cleanly; a second one ends the process at once (what
+/// was written is whole either way: temp files and the journal).
+fn stop_on_ctrl_c() {
+    #[cfg(unix)]
+    {
+        extern "C" fn on_signal(_: libc::c_int) {
+            if STOP.swap(true, Ordering::SeqCst) {
+                // SAFETY: _exit is async-signal-safe.
+                unsafe { libc::_exit(130) };
+            }
+        }
+        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // SAFETY: the handler only touches an atomic and calls _exit.
+        unsafe {
+            libc::signal(libc::SIGINT, handler);
+            libc::signal(libc::SIGTERM, handler);
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode, ConfigError> {
+    let flags = args.run.to_flags();
+    let options = RunOptions::resolve(&flags)?;
+    // Held for the whole serve; its batches run the pipeline directly and never lock again.
+    let _output_lock = headshot::lock::OutputLock::acquire(&options.output_dir)?;
+    stop_on_ctrl_c();
+    let quiet = args.run.quiet;
+    headshot::serve::serve(&flags, options, args.listen, &STOP, &|event| {
+        print_serve_event(&event, quiet)
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_serve_event(event: &ServeEvent<'_>, quiet: bool) {
+    match event {
+        ServeEvent::Listening { url } => {
+            println!("Serving {url}  (Ctrl-C to stop; outputs are kept)")
+        }
+        ServeEvent::Batch { report, changes } => {
+            let summary = &report.manifest.summary;
+            let counts = &report.manifest.timing.counts;
+            if !quiet || summary.failed > 0 {
+                println!(
+                    "{} photos ({} files changed): {} decoded, {} outputs written, {} need review, {} failed",
+                    summary.photos,
+                    changes.len(),
+                    counts.decodes,
+                    counts.outputs_finished,
+                    summary.needs_review,
+                    summary.failed
+                );
+            }
+            for failure in &report.failures {
+                println!("  failed: {failure}");
+            }
+        }
+        ServeEvent::BatchFailed { error } => eprintln!("headshot: {error}"),
+        ServeEvent::Interrupted => {
+            println!("stopped; the next run or serve goes on from here")
+        }
+    }
 }
 
 fn print_summary(report: &RunReport, job: &Job) {

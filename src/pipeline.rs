@@ -10,7 +10,7 @@
 use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -215,6 +215,19 @@ impl Job {
 
     /// Runs the three passes and writes the manifest, the CSV and the review page.
     pub fn run(&self, progress: &(dyn Fn(Progress<'_>) + Sync)) -> Result<RunReport, ConfigError> {
+        let never = AtomicBool::new(false);
+        self.run_until(progress, &never)?
+            .ok_or_else(|| ConfigError::Usage("the run was interrupted".to_string()))
+    }
+
+    /// [`Job::run`], stopping early once `stop` is set (Ctrl-C in `serve`): photos in flight
+    /// finish their first pass, no new one starts, and `None` is returned without deciding or
+    /// finishing. The journal keeps every render done, so the next run goes on from there.
+    pub fn run_until(
+        &self,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+        stop: &AtomicBool,
+    ) -> Result<Option<RunReport>, ConfigError> {
         let started = Instant::now();
         let output_dir = &self.options.output_dir;
         fs::create_dir_all(output_dir).map_err(|source| ConfigError::Io {
@@ -246,21 +259,27 @@ impl Job {
         }
         let needs = self.analysis_needs();
         let corrections = &self.corrections.per_photo;
-        let outcomes: Vec<PhotoOutcome> = pool.install(|| {
+        let outcomes: Vec<Option<PhotoOutcome>> = pool.install(|| {
             self.photos
                 .par_iter()
                 .zip(corrections)
                 .map(|(photo, correction)| {
+                    if stop.load(Ordering::Relaxed) {
+                        return None;
+                    }
                     let correction = correction.as_ref();
                     let outcome = self.first_pass(photo, correction, &state, &cache, &needs);
                     progress(Progress::Rendered {
                         source: &photo.input.path,
                         failure: outcome.failure.as_ref(),
                     });
-                    outcome
+                    Some(outcome)
                 })
                 .collect()
         });
+        let Some(outcomes) = outcomes.into_iter().collect::<Option<Vec<PhotoOutcome>>>() else {
+            return Ok(None);
+        };
 
         let mut since = Instant::now();
         let references = pool.install(|| self.reference_faces(&cache));
@@ -321,7 +340,7 @@ impl Job {
         let mut manifest = self.manifest(records, removed_outputs, decision.review, started, jobs);
         manifest.cameras = clocks.cameras;
         write_run_files(&manifest, output_dir)?;
-        Ok(RunReport { manifest, failures })
+        Ok(Some(RunReport { manifest, failures }))
     }
 
     /// The roster's reference photos, described (from `cache` when it has them), when names
