@@ -276,6 +276,7 @@ mod tests {
             capture_time: None,
             camera: None,
             camera_id: None,
+            photographer: None,
             lens: None,
             exposure: Exposure::default(),
             presets: PresetsUsed {
@@ -377,6 +378,7 @@ mod tests {
             summary: crate::manifest::Summary::default(),
             timing: crate::manifest::Timing::default(),
             review: None,
+            cameras: Vec::new(),
             photos: manifest_photos,
         });
         let json = serde_json::to_string(&desk.view()).unwrap();
