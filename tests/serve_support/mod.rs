@@ -129,7 +129,7 @@ pub fn request(
 ) -> Reply {
     let mut stream = TcpStream::connect(address).expect("connect");
     stream
-        .set_read_timeout(Some(Duration::from_secs(180)))
+        .set_read_timeout(Some(Duration::from_secs(120)))
         .unwrap();
     let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
     if !headers
@@ -253,6 +253,10 @@ impl Browser {
         let profile = tempfile::tempdir().unwrap();
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            // Navigation answers at once; the tests wait for what they need on the page. With
+            // "normal", chromedriver once waited forever for a load it had missed on a loaded
+            // machine.
+            "pageLoadStrategy": "none",
             "goog:chromeOptions": {
                 "binary": chromium_binary(),
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -298,6 +302,10 @@ impl Browser {
             &self.session_path("/url"),
             Some(json!({ "url": url })),
         );
+        wait_for(Duration::from_secs(60), "the page to load", || {
+            let state = self.script("return document.readyState", json!([]));
+            (state == "complete").then_some(())
+        });
     }
 
     /// Runs `script` in the page (`return ...` gives a value).
