@@ -12,13 +12,15 @@ fuzz_target!(|data: &[u8]| caught::run(data, read_one));
 
 fn read_one(data: &[u8]) {
     let read = read_exif(data);
-    // The capture time is sliced for names and metadata; that must not panic either.
+    // The capture time is formatted for names and metadata; that must not panic either.
     if let Some(time) = &read.info.capture_time {
         let _ = (
             time.iso8601(),
             time.date(),
             time.time_for_filename(),
-            time.seconds(),
+            time.exif_date_time(),
+            time.exif_subsec(),
+            time.exif_offset(),
         );
     }
     let _ = format!("{:?} {:?}", read.info, read.warnings);
