@@ -145,9 +145,40 @@ pub fn request(
     stream.write_all(head.as_bytes()).unwrap();
     // The server may answer (413) before reading a large body: a failed write is fine.
     let _ = stream.write_all(body);
+    parse_reply(&read_reply(&mut stream))
+}
+
+/// Reads one reply: up to its `Content-Length` or last chunk, else to the end. chromedriver
+/// answers `Connection: close` but keeps the socket open, so waiting for the end would wait
+/// for the read timeout on every command.
+fn read_reply(stream: &mut TcpStream) -> Vec<u8> {
     let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    parse_reply(&raw)
+    let mut buffer = [0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return raw,
+            Ok(read) => raw.extend_from_slice(&buffer[..read]),
+        }
+        if reply_is_whole(&raw) {
+            return raw;
+        }
+    }
+}
+
+fn reply_is_whole(raw: &[u8]) -> bool {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    let body = &raw[split + 4..];
+    let length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name.trim() == "content-length").then(|| value.trim().parse::<usize>().ok())?
+    });
+    match length {
+        Some(length) => body.len() >= length,
+        None => head.contains("chunked") && body.ends_with(b"0\r\n\r\n"),
+    }
 }
 
 fn parse_reply(raw: &[u8]) -> Reply {
@@ -302,9 +333,14 @@ impl Browser {
             &self.session_path("/url"),
             Some(json!({ "url": url })),
         );
+        // The blank page before it is "complete" too: wait for the new origin's document.
+        let origin: String = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
         wait_for(Duration::from_secs(60), "the page to load", || {
-            let state = self.script("return document.readyState", json!([]));
-            (state == "complete").then_some(())
+            let loaded = self.script(
+                "return document.readyState === 'complete' && location.origin === arguments[0]",
+                json!([origin]),
+            );
+            (loaded == true).then_some(())
         });
     }
 

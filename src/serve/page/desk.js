@@ -89,6 +89,8 @@ function drawTile(tile) {
   if (tile.reason) node.append(element("div", "reason", tile.reason));
   if (tile.outputs.length) node.append(element("div", "outputs", tile.outputs.join(" ")));
   node.addEventListener("click", (event) => clickTile(tile.index, event.shiftKey));
+  // Focus moved another way (a screen reader, a script) is where the arrows go on from.
+  node.addEventListener("focus", () => { desk.focus = tile.index; });
   return node;
 }
 
@@ -246,6 +248,9 @@ document.getElementById("toolbar").addEventListener("click", (event) => {
 });
 
 $("name-input").addEventListener("keydown", (event) => {
+  // The page's own keys must not see this key too: an Enter that saves would open the
+  // name field again, and every key after it would be taken as typing.
+  event.stopPropagation();
   if (event.key === "Enter") {
     event.preventDefault();
     const name = event.target.value.trim();
