@@ -1,7 +1,7 @@
 //! `GALLERY/corrections.csv`: the one record of what people decided about photos (named,
 //! slate, rejected, unnamed), written by the desk and read by every run. It is a log: rows are
 //! only appended, and the latest row for a source wins (undo appends the row that restores the
-//! previous state).
+//! previous state: `clear` when the photo had no correction before).
 //!
 //! Appends are one write each followed by an fsync, so a writer killed at any moment loses at
 //! most the row in flight; a torn last row (no line end, not a whole row) is skipped with a warning.
@@ -33,6 +33,10 @@ pub enum CorrectionAction {
     Reject,
     /// The photo has no name, whatever a sheet, slate or face says.
     Unname,
+    /// The photo's earlier corrections no longer count: sheets, slates and faces name it again.
+    /// What undo writes for a photo nobody had corrected (an `unname` would outvote a later
+    /// slate or sheet row).
+    Clear,
 }
 
 impl CorrectionAction {
@@ -42,6 +46,7 @@ impl CorrectionAction {
             CorrectionAction::Slate => "slate",
             CorrectionAction::Reject => "reject",
             CorrectionAction::Unname => "unname",
+            CorrectionAction::Clear => "clear",
         }
     }
 }
@@ -300,7 +305,7 @@ fn csv_message(error: &csv::Error) -> String {
             let field = err.field().map(|f| format!("field {}: ", f + 1));
             let text = err.kind().to_string();
             let hint = if text.contains("variant") {
-                " (action is one of name, slate, reject, unname)"
+                " (action is one of name, slate, reject, unname, clear)"
             } else {
                 ""
             };

@@ -184,6 +184,18 @@ fn volunteers_name_arriving_photos_with_the_keyboard() {
     wait_on_page(&browser, "B1 and B2 named", || {
         tile_of(&browser, "B1").0 == "Ben Ode" && tile_of(&browser, "B2").0 == "Ben Ode"
     });
+    // Undo: A2 (named by its face, never corrected) gets a wrong name; `u` writes `clear`, so
+    // its face names it again (an `unname` would have left it unnamed for good).
+    arrow_to(&browser, "A2");
+    browser.type_keys(keys::ENTER);
+    browser.type_keys(&format!("Wrong Name{}", keys::ENTER));
+    wait_on_page(&browser, "A2 named wrongly", || {
+        tile_of(&browser, "A2").0 == "Wrong Name"
+    });
+    browser.type_keys("u");
+    wait_on_page(&browser, "A2 named by its face again", || {
+        tile_of(&browser, "A2").0 == "Ann Lee"
+    });
     drop(browser);
 
     let corrections = fs::read_to_string(gallery.join("corrections.csv")).unwrap();
@@ -195,10 +207,17 @@ fn volunteers_name_arriving_photos_with_the_keyboard() {
             "{frame} -> {name} in\n{corrections}"
         );
     }
+    assert!(
+        corrections
+            .lines()
+            .any(|line| line.contains("A2.jpg,,clear,")),
+        "undo wrote clear for A2:\n{corrections}"
+    );
     let manifest: Value =
         serde_json::from_str(&fs::read_to_string(gallery.join("manifest.json")).unwrap()).unwrap();
     for (frame, name, folder) in [
         ("A1", "Ann Lee", "ann-lee/"),
+        ("A2", "Ann Lee", "ann-lee/"),
         ("B1", "Ben Ode", "ben-ode/"),
         ("B2", "Ben Ode", "ben-ode/"),
     ] {

@@ -129,6 +129,15 @@ pub fn resolve(
             *slot = Some(correction);
         }
     }
+    // A photo whose latest row is `clear` has no correction.
+    for slot in &mut resolved.per_photo {
+        if slot
+            .as_ref()
+            .is_some_and(|known| known.action == CorrectionAction::Clear)
+        {
+            *slot = None;
+        }
+    }
     Ok(resolved)
 }
 
@@ -201,7 +210,8 @@ pub fn apply(
                 assignment.assigned_by = assigned_by;
                 assignment.unnamed = None;
             }
-            CorrectionAction::Slate => {}
+            // `resolve` leaves no `clear`: the photo has no correction.
+            CorrectionAction::Slate | CorrectionAction::Clear => {}
         }
     }
     renumber(assignments, photos, review);
@@ -364,6 +374,21 @@ mod tests {
         assert_eq!(resolved.warnings.len(), 2, "{:?}", resolved.warnings);
         assert!(resolved.warnings[0].starts_with("out/corrections.csv:4:"));
         assert!(resolved.warnings[1].contains("A/9.jpg"));
+    }
+
+    #[test]
+    fn a_clear_row_undoes_every_earlier_correction_of_its_photo() {
+        let shoot = Shoot::new(&["A/1.jpg", "A/2.jpg"]);
+        let resolved = corrections(
+            &shoot,
+            "A/1.jpg,Ann,name\nA/2.jpg,,unname\nA/1.jpg,,clear\nA/2.jpg,,clear\nA/2.jpg,,reject\n",
+        );
+        let actions: Vec<Option<CorrectionAction>> = resolved
+            .per_photo
+            .iter()
+            .map(|c| c.as_ref().map(|c| c.action))
+            .collect();
+        assert_eq!(actions, [None, Some(CorrectionAction::Reject)]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::corrections::CorrectionAction;
 use crate::manifest::{Manifest, OutputRecord, PhotoRecord, Status};
 
 /// The desk's view of the gallery, replaced after each batch.
@@ -26,6 +27,15 @@ pub struct DeskState {
     manifest: Option<Manifest>,
     /// Photo id -> index in `manifest.photos`.
     by_id: HashMap<String, usize>,
+    /// Manifest `source` -> the correction that decides the photo now (what undo restores).
+    corrected: HashMap<String, Corrected>,
+}
+
+/// A photo's correction as the page shows it: what undoing a later action writes back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Corrected {
+    pub action: CorrectionAction,
+    pub name: String,
 }
 
 /// One photo on the page.
@@ -47,6 +57,8 @@ pub struct Tile {
     pub thumb: Option<String>,
     /// Final output paths, relative to the gallery: the names a volunteer checks.
     pub outputs: Vec<String>,
+    /// Its own correction, if one decides it (else undo writes `clear`).
+    pub corrected: Option<Corrected>,
 }
 
 /// Tiles under one heading.
@@ -128,6 +140,7 @@ fn tile(photo: &PhotoRecord, reason: Option<String>) -> Tile {
         capture_time: photo.capture_time.clone(),
         thumb,
         outputs: photo.outputs.iter().map(|o| o.path.clone()).collect(),
+        corrected: None,
         id,
     }
 }
@@ -190,8 +203,10 @@ impl DeskState {
         }
     }
 
-    /// Takes a finished batch's manifest and shows it.
-    pub fn show(&mut self, manifest: Manifest) {
+    /// Takes a finished batch's manifest, and the corrections that decided its photos, and
+    /// shows them.
+    pub fn show(&mut self, manifest: Manifest, corrected: HashMap<String, Corrected>) {
+        self.corrected = corrected;
         self.by_id = manifest
             .photos
             .iter()
@@ -228,9 +243,16 @@ impl DeskState {
                     summary.photos, summary.needs_review, summary.failed
                 )
             }),
-            groups: group_tiles(photos),
+            groups: self.with_corrections(group_tiles(photos)),
             names: &self.names,
         }
+    }
+
+    fn with_corrections(&self, mut groups: Vec<Group>) -> Vec<Group> {
+        for tile in groups.iter_mut().flat_map(|group| group.tiles.iter_mut()) {
+            tile.corrected = self.corrected.get(&tile.source).cloned();
+        }
+        groups
     }
 
     /// The manifest entry of the photo whose `source` is exactly `source`.
@@ -364,23 +386,26 @@ mod tests {
     fn the_page_gets_no_face_data_and_finds_photos_only_by_manifest_entry() {
         let mut desk = DeskState::default();
         let manifest_photos = vec![photo("shoot/a1.jpg", Some("Ann"), None)];
-        desk.show(Manifest {
-            schema: "headshot-manifest",
-            version: crate::manifest::MANIFEST_VERSION,
-            generator: "test".into(),
-            settings: crate::manifest::Settings {
-                crop: "original".into(),
-                tone: "neutral".into(),
-                export: "web".into(),
-                template: "{stem}_{derivative}.{ext}".into(),
-                derivatives: vec!["large".into(), "thumb".into()],
+        desk.show(
+            Manifest {
+                schema: "headshot-manifest",
+                version: crate::manifest::MANIFEST_VERSION,
+                generator: "test".into(),
+                settings: crate::manifest::Settings {
+                    crop: "original".into(),
+                    tone: "neutral".into(),
+                    export: "web".into(),
+                    template: "{stem}_{derivative}.{ext}".into(),
+                    derivatives: vec!["large".into(), "thumb".into()],
+                },
+                summary: crate::manifest::Summary::default(),
+                timing: crate::manifest::Timing::default(),
+                review: None,
+                cameras: Vec::new(),
+                photos: manifest_photos,
             },
-            summary: crate::manifest::Summary::default(),
-            timing: crate::manifest::Timing::default(),
-            review: None,
-            cameras: Vec::new(),
-            photos: manifest_photos,
-        });
+            HashMap::new(),
+        );
         let json = serde_json::to_string(&desk.view()).unwrap();
         assert!(!json.contains("faces") && !json.contains("score"), "{json}");
         assert_eq!(desk.names, ["Ann"]);

@@ -11,7 +11,7 @@ pub mod desk;
 pub mod http;
 pub mod watch;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +27,7 @@ use crate::names::plan::NamesFrom;
 use crate::pipeline::{Job, RunReport};
 use crate::plan::RunOptions;
 
-use desk::DeskState;
+use desk::{Corrected, DeskState};
 use watch::{Change, Completeness};
 
 /// The default `--listen`.
@@ -66,7 +66,7 @@ pub struct ActionRequest {
 }
 
 impl ActionRequest {
-    /// Parses an action (`name`, `slate`, `reject`, `unname`) and, for `name`, the name.
+    /// Parses an action (`name`, `slate`, `reject`, `unname`, `clear`) and, for `name`, the name.
     pub fn new(
         action: &str,
         name: Option<&str>,
@@ -78,6 +78,7 @@ impl ActionRequest {
             "slate" => CorrectionAction::Slate,
             "reject" => CorrectionAction::Reject,
             "unname" => CorrectionAction::Unname,
+            "clear" => CorrectionAction::Clear,
             other => return Err(format!("unknown action {other:?}")),
         };
         let name = name.unwrap_or_default().trim().to_string();
@@ -358,7 +359,7 @@ impl DeskLoop<'_> {
         let outcome = self.run_job();
         self.set_desk(|desk| desk.busy = false);
         match outcome {
-            Ok(Some(run)) => {
+            Ok(Some((run, corrected))) => {
                 (self.report)(ServeEvent::Batch {
                     report: &run,
                     changes,
@@ -370,7 +371,7 @@ impl DeskLoop<'_> {
                             desk.names.push(name);
                         }
                     }
-                    desk.show(run.manifest);
+                    desk.show(run.manifest, corrected);
                     desk.error = settings_error;
                 });
                 true
@@ -391,7 +392,7 @@ impl DeskLoop<'_> {
     }
 
     /// Plans the shoot as it is now, less files still being written, and runs it.
-    fn run_job(&mut self) -> Result<Option<RunReport>, ConfigError> {
+    fn run_job(&mut self) -> Result<Option<(RunReport, HashMap<String, Corrected>)>, ConfigError> {
         let mut job = Job::plan(self.options.clone())?;
         let pending: HashSet<PathBuf> = self.pending.pending().filter_map(canonical).collect();
         let now = SystemTime::now();
@@ -419,7 +420,10 @@ impl DeskLoop<'_> {
         }
         // The corrections were matched to the photos as planned: match them to those left.
         job.reload_corrections()?;
-        job.run_until(&|_| {}, self.stop)
+        let corrected = corrected_photos(&job);
+        Ok(job
+            .run_until(&|_| {}, self.stop)?
+            .map(|run| (run, corrected)))
     }
 
     fn set_desk(&self, change: impl FnOnce(&mut DeskState)) {
@@ -427,6 +431,23 @@ impl DeskLoop<'_> {
             change(&mut desk);
         }
     }
+}
+
+/// Each corrected photo's correction, by manifest `source`: what the page's undo restores.
+fn corrected_photos(job: &Job) -> HashMap<String, Corrected> {
+    job.photos
+        .iter()
+        .zip(&job.corrections.per_photo)
+        .filter_map(|(photo, correction)| {
+            let correction = correction.as_ref()?;
+            let name = correction.person.as_ref().map(|p| p.name.clone());
+            let corrected = Corrected {
+                action: correction.action,
+                name: name.unwrap_or_default(),
+            };
+            Some((photo.input.path.display().to_string(), corrected))
+        })
+        .collect()
 }
 
 fn canonical(path: &Path) -> Option<PathBuf> {

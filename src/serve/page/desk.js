@@ -188,14 +188,13 @@ function closeNamer() {
   focusTile(desk.focus, false);
 }
 
-// What undoing an action puts back, per photo: its name, slate, or no name.
+// What undoing an action puts back, per photo: the correction it had, or none ("clear": the
+// sheets, slates and faces decide it again; an "unname" would outvote a later slate).
 function previousOf(source) {
   const tile = desk.tiles.find((t) => t.source === source);
   if (!tile) return null;
-  if (tile.role === "slate") return { action: "slate", name: "" };
-  if (tile.role === "rejected") return { action: "reject", name: "" };
-  if (tile.person) return { action: "name", name: tile.person };
-  return { action: "unname", name: "" };
+  if (tile.corrected) return { action: tile.corrected.action, name: tile.corrected.name };
+  return { action: "clear", name: "" };
 }
 
 async function act(action, name, sources, remember = true) {
