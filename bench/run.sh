@@ -28,7 +28,7 @@ usage: bench/run.sh [options]
   --no-rerun      skip the re-runs (tone changed: no face detection; names changed: no decode)
   --no-scale      skip the booth job's peak-RSS check at --rss-counts photos
   --rss-counts L  shoot sizes for that check, small 1200x1800 portraits (default "300 3000",
-                  env BENCH_RSS_COUNTS)
+                  env BENCH_RSS_COUNTS); each size runs BENCH_RSS_ROUNDS times (default 3)
   --scale-only    only that check (no comparison, no re-runs)
   --scratch DIR   where that check's shoot and outputs go (default bench/work; about 1 MB per
                   photo at 3000, so a tmpfs such as /dev/shm suits; env BENCH_SCRATCH)
@@ -52,6 +52,7 @@ job_choice=${BENCH_JOB:-both}
 mode=parallel
 vips_mode=${BENCH_VIPS_MODE:-threads}
 rss_counts=${BENCH_RSS_COUNTS:-300 3000}
+rss_rounds=${BENCH_RSS_ROUNDS:-3}
 scratch=${BENCH_SCRATCH:-}
 scale_check=1
 rerun_check=1
@@ -571,10 +572,22 @@ PY2
     mkdir -p "$folder"
     local i
     for ((i = 0; i < count; i++)); do ln "$small/all/$(printf 'portrait_%05d.jpg' "$i")" "$folder/"; done
-    run_headshot "$binary" booth "$folder" "$small/out" "$jobs"
-    read -r seconds kb < "$timing_file"
-    say "$count photos: $seconds s, peak RSS $(kb_to_mb "$kb"); $(manifest_timing "$small/out/manifest.json" | sed 's/.*| //')"
-    row+=" $(kb_to_mb "$kb") ($seconds s) |"
+    # Peak RSS varies by about 10% between runs of the same shoot (how the two workers'
+    # allocations interleave): the median of rss_rounds fresh runs, and their range.
+    local -a kbs=() times=()
+    local round
+    for ((round = 1; round <= rss_rounds; round++)); do
+      rm -rf "$small/out"
+      run_headshot "$binary" booth "$folder" "$small/out" "$jobs"
+      read -r seconds kb < "$timing_file"
+      say "$count photos, round $round: $seconds s, peak RSS $(kb_to_mb "$kb"); $(manifest_timing "$small/out/manifest.json" | sed 's/.*| //')"
+      kbs+=("$kb") times+=("$seconds")
+    done
+    local sorted
+    sorted=$(printf '%s\n' "${kbs[@]}" | sort -n)
+    kb=$(sed -n "$(((rss_rounds + 1) / 2))p" <<<"$sorted")
+    seconds=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((rss_rounds + 1) / 2))p")
+    row+=" $(kb_to_mb "$kb") ($(kb_to_mb "$(head -1 <<<"$sorted")")-$(kb_to_mb "$(tail -1 <<<"$sorted")"); $seconds s) |"
     [[ -z $first_kb ]] && first_kb=$kb
     rm -rf "$folder" "$small/out"
   done
@@ -653,7 +666,7 @@ if ((${#rerun_rows[@]})); then
 fi
 if ((${#scale_rows[@]})); then
   echo ""
-  echo "Booth job peak RSS (GNU time %M) by shoot size, --jobs $jobs, 1200x1800 portraits:"
+  echo "Booth job peak RSS (GNU time %M) by shoot size, --jobs $jobs, 1200x1800 portraits; median (range) of $rss_rounds runs:"
   echo ""
   header="| headshot |" sep="| --- |"
   for count in $rss_counts; do header+=" $count photos |"; sep+=" --- |"; done

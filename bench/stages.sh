@@ -32,6 +32,8 @@ variants=(
   "--tone warm|--tone warm"
   "--tone bw-classic|--tone bw-classic"
   "--tone high-key|--tone high-key"
+  "--slates --no-biometrics (slate reading)|--crop headshot-4x5 --slates --no-biometrics"
+  "--slates (slate reading + face descriptors)|--crop headshot-4x5 --slates"
 )
 
 results=$work/stages-results.tsv
@@ -71,4 +73,18 @@ for name, runs in rows.items():
     cells = [name, f"{wall:.2f}"] + [f"{stages[k]:.0f} ({stages[k] / total:.0%})" for k in
              ["decode", "analyse", "tone", "resize", "encode", "write"]] + [f"{total:.0f}"]
     print("| " + " | ".join(cells) + " |")
+
+# The face descriptors (identity) are part of the analyse stage: their cost per photo is the
+# difference between the two --slates variants (the same work but the descriptor).
+def analyse_ms(name):
+    key = next((k for k in rows if k.startswith(name)), None)
+    return key and min(r[1]["analyse"] for r in rows[key])
+plain, described = analyse_ms("--slates --no-biometrics"), analyse_ms("--slates (slate")
+if plain is not None and described is not None:
+    print(f"\nface descriptors: {described - plain:.1f} ms per photo of analyse time with {jobs} "
+          f"workers over these {n} photos, loading the network (waited for by every worker) included")
 PY
+
+# Per face, without the load: alignment + descriptor timed on one thread over the sample shoot.
+echo ""
+(cd "$repo" && cargo run --release --quiet --example face_descriptor -- bench "$repo"/sample-images/*.jpg)

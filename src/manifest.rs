@@ -310,19 +310,34 @@ pub const CSV_KEYWORD_SEPARATOR: &str = "; ";
 
 impl Manifest {
     pub fn to_json(&self) -> String {
-        // Serialising plain owned data cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+        let mut bytes = Vec::new();
+        // Writing plain owned data into a Vec cannot fail.
+        let _ = self.write_json(&mut bytes);
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// `manifest.json`'s text (pretty, with a final newline), streamed into `out`.
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        out.write_all(b"\n")
     }
 
     /// `manifest.csv`: a header, then one row per output file (failed photos have none), in
     /// manifest order; RFC 4180 quoting, CRLF line ends, UTF-8. Cells that a spreadsheet
     /// would run as a formula get a leading `'` (see [`neutralise_formula`]).
     pub fn to_csv(&self) -> String {
+        let mut bytes = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.write_csv(&mut bytes);
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// `manifest.csv`'s text (see [`Manifest::to_csv`]), streamed into `out`.
+    pub fn write_csv(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
-            .from_writer(Vec::new());
-        // Writing into a Vec cannot fail.
-        let _ = writer.write_record(CSV_COLUMNS);
+            .from_writer(out);
+        writer.write_record(CSV_COLUMNS)?;
         for photo in &self.photos {
             let person = photo.person.as_ref().map(|p| p.name.as_str());
             let keywords = photo.keywords.join(CSV_KEYWORD_SEPARATOR);
@@ -342,11 +357,10 @@ impl Manifest {
                     output.format.name(),
                 ];
                 let cells = row.map(neutralise_formula);
-                let _ = writer.write_record(cells.iter().map(|cell| cell.as_bytes()));
+                writer.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
             }
         }
-        let bytes = writer.into_inner().unwrap_or_default();
-        String::from_utf8(bytes).unwrap_or_default()
+        writer.flush()
     }
 }
 

@@ -9,6 +9,15 @@ pub const TEMP_SUFFIX: &str = ".headshot-tmp";
 
 /// Writes `bytes` to `path` so that `path` either does not exist or holds all of `bytes`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// Like [`write_atomically`], with the contents streamed by `write` (buffered): a shoot's
+/// manifest is never held whole in memory, so peak memory does not grow with the shoot.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
@@ -23,8 +32,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::thread::current().id()
     ));
     let result = (|| {
-        let mut file = fs::File::create(&temp_path)?;
-        file.write_all(bytes)?;
+        let mut file = std::io::BufWriter::with_capacity(256 * 1024, fs::File::create(&temp_path)?);
+        write(&mut file)?;
+        let file = file.into_inner().map_err(|error| error.into_error())?;
         file.sync_data()?;
         fs::rename(&temp_path, path)
     })();

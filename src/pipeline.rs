@@ -423,6 +423,7 @@ impl Job {
             self.analyse_and_render(photo, source, &mut outcome, state, cache, needs)?;
             Ok(None)
         });
+        crate::pixel_pool::photo_done();
         match result {
             Ok(Some(reused)) => return reused,
             Ok(None) => {
@@ -895,10 +896,10 @@ fn facts_of<'a>(
 fn write_run_files(manifest: &Manifest, output_dir: &Path) -> Result<(), ConfigError> {
     let io_error = |path: PathBuf| move |source| ConfigError::Io { path, source };
     let manifest_path = output_dir.join("manifest.json");
-    output::write_atomically(&manifest_path, manifest.to_json().as_bytes())
+    output::write_atomically_with(&manifest_path, |out| manifest.write_json(out))
         .map_err(io_error(manifest_path.clone()))?;
     let csv_path = output_dir.join("manifest.csv");
-    output::write_atomically(&csv_path, manifest.to_csv().as_bytes())
+    output::write_atomically_with(&csv_path, |out| manifest.write_csv(out))
         .map_err(io_error(csv_path.clone()))?;
     gallery::write_index(manifest, output_dir)
         .map_err(io_error(output_dir.join(gallery::INDEX_FILE)))?;

@@ -344,8 +344,9 @@ impl RerunState {
             generator: format!("headshot {}", env!("CARGO_PKG_VERSION")),
             photos: kept.into_values().collect(),
         };
-        let text = serde_json::to_string(&state).map_err(std::io::Error::other)?;
-        output::write_atomically(&self.output_dir.join(STATE_FILE), text.as_bytes())?;
+        output::write_atomically_with(&self.output_dir.join(STATE_FILE), |out| {
+            serde_json::to_writer(out, &state).map_err(std::io::Error::other)
+        })?;
         // The state file now holds everything the journal did.
         drop(self.journal.into_inner());
         let _ = fs::remove_file(self.output_dir.join(JOURNAL_FILE));
