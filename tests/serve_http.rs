@@ -235,3 +235,60 @@ fn refused_requests_change_nothing_and_loopback_needs_no_token() {
     );
     assert!(corrections.contains(",Ann Lee,name,"), "{corrections}");
 }
+
+/// A desk killed outright (SIGKILL, a power cut) keeps every action it answered: the name is
+/// in `corrections.csv`, and a desk started again shows it.
+#[test]
+fn a_killed_desk_keeps_every_saved_action() {
+    let shoot = small_shoot();
+    let out = tempfile::tempdir().unwrap();
+    let gallery = out.path().join("gallery");
+    let mut desk = Desk::start(shoot.path(), &gallery, "127.0.0.1:0", &["--quiet"]);
+    let csrf = csrf_of(&request(desk.address, "GET", "/", &[], b""));
+    let state = state_with_photos(&desk, &[], 2);
+    let source = state["groups"][0]["tiles"][0]["source"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let origin = format!("http://{}", desk.address);
+    let body = serde_json::json!({"sources": [source], "action": "name", "name": "Kim Sato"});
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Origin", origin.as_str()),
+        ("X-Headshot-Csrf", csrf.as_str()),
+    ];
+    let saved = request(
+        desk.address,
+        "POST",
+        "/api/correct",
+        &headers,
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    desk.child.kill().unwrap();
+    desk.child.wait().unwrap();
+
+    let corrections = fs::read_to_string(gallery.join("corrections.csv")).unwrap();
+    assert!(
+        corrections.contains(&format!("{source},Kim Sato,name,")),
+        "{corrections}"
+    );
+    let again = Desk::start(shoot.path(), &gallery, "127.0.0.1:0", &["--quiet"]);
+    let state = state_with_photos(&again, &[], 2);
+    let people: Vec<(&str, &str)> = state["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|group| group["tiles"].as_array().unwrap())
+        .map(|tile| {
+            (
+                tile["source"].as_str().unwrap(),
+                tile["person"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        people.contains(&(source.as_str(), "Kim Sato")),
+        "{people:?}"
+    );
+}
