@@ -392,7 +392,7 @@ impl DeskLoop<'_> {
     }
 
     /// Plans the shoot as it is now, less files still being written, and runs it.
-    fn run_job(&mut self) -> Result<Option<(RunReport, HashMap<String, Corrected>)>, ConfigError> {
+    fn run_job(&mut self) -> Result<Option<(RunReport, CorrectedPhotos)>, ConfigError> {
         let mut job = Job::plan(self.options.clone())?;
         let pending: HashSet<PathBuf> = self.pending.pending().filter_map(canonical).collect();
         let now = SystemTime::now();
@@ -434,7 +434,9 @@ impl DeskLoop<'_> {
 }
 
 /// Each corrected photo's correction, by manifest `source`: what the page's undo restores.
-fn corrected_photos(job: &Job) -> HashMap<String, Corrected> {
+type CorrectedPhotos = HashMap<String, Corrected>;
+
+fn corrected_photos(job: &Job) -> CorrectedPhotos {
     job.photos
         .iter()
         .zip(&job.corrections.per_photo)
