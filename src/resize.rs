@@ -69,6 +69,25 @@ pub fn shrink_for_analysis(
     resize_with(resizer, image, whole, (width, height), FilterType::Bilinear)
 }
 
+/// `source_box` of `image` at `width` x `height` with a box filter: with a whole number of
+/// source pixels per output pixel, each output pixel is the mean of its block (SIMD; for
+/// readers such as the QR slate detector that want plain block means).
+pub fn shrink_to_block_means(
+    image: &RgbImage,
+    source_box: SourceBox,
+    width: u32,
+    height: u32,
+) -> Result<RgbImage, String> {
+    let mut resizer = Resizer::new();
+    resize_with(
+        &mut resizer,
+        image,
+        source_box,
+        (width, height),
+        FilterType::Box,
+    )
+}
+
 fn resize_with(
     resizer: &mut Resizer,
     image: &RgbImage,
