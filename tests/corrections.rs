@@ -9,10 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{headshot, path_arg, photo, run_shoot};
+use common::{headshot, path_arg, photo, run_shoot, slate_jpeg};
 use headshot::corrections::{append_corrections, Correction, CorrectionAction};
-use headshot::encode::{encode_jpeg, Chroma, Effort, EncodeSettings, OutputFormat};
-use headshot::metadata::{jpeg_segments, CaptureTime, MetadataPolicy, OutputMetadata};
 use headshot::names::render_card;
 use serde_json::{json, Value};
 
@@ -112,39 +110,6 @@ impl Shoot {
         assert_eq!(output.status.code(), Some(2), "{output:?}");
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
-}
-
-/// The attendee's printed card held up in front of a real portrait, as a JPEG with a capture time.
-fn slate_jpeg(corpus: &Path, card: image::GrayImage, capture_time: &str) -> Vec<u8> {
-    let bytes = fs::read(corpus.join("faces/rose_leslie_img2.jpg")).unwrap();
-    let decoded = headshot::decode::decode(
-        &bytes,
-        headshot::discover::ImageFormat::Jpeg,
-        1.0,
-        headshot::decode::DEFAULT_MAX_MEGAPIXELS,
-    )
-    .unwrap();
-    let mut frame = decoded.image;
-    let width = frame.width() * 45 / 100;
-    let height = card.height() * width / card.width();
-    let card = image::imageops::resize(&card, width, height, image::imageops::FilterType::Triangle);
-    let card = image::DynamicImage::ImageLuma8(card).to_rgb8();
-    let (left, top) = (
-        i64::from(frame.width() / 4),
-        i64::from((frame.height() - height) / 2),
-    );
-    image::imageops::replace(&mut frame, &card, left, top);
-    let mut metadata = OutputMetadata::new(frame.width(), frame.height());
-    metadata.capture_time = Some(CaptureTime::from_exif(capture_time, None, None).unwrap());
-    let segments = jpeg_segments(&metadata, None, MetadataPolicy::Privacy).unwrap();
-    let settings = EncodeSettings {
-        format: OutputFormat::Jpeg,
-        quality: 85,
-        chroma: Chroma::Quarter,
-        progressive: false,
-        effort: Effort::Fast,
-    };
-    encode_jpeg(&frame, &settings, &segments).unwrap()
 }
 
 fn person(manifest: &Value, file_name: &str) -> Option<String> {

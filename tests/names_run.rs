@@ -7,9 +7,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{headshot, path_arg, photo, run_shoot};
-use headshot::encode::{encode_jpeg, Chroma, Effort, EncodeSettings, OutputFormat};
-use headshot::metadata::{jpeg_segments, CaptureTime, MetadataPolicy, OutputMetadata};
+use common::{headshot, path_arg, photo, run_shoot, slate_jpeg};
 use headshot::names::{read_slate, render_card};
 use serde_json::{json, Value};
 
@@ -346,40 +344,6 @@ fn time_layout_with_clock_offset_and_subseconds() {
         Value::Null,
         "before the first entry"
     );
-}
-
-/// A slate frame: the attendee's printed card held up in front of a real portrait, saved as a
-/// JPEG whose EXIF capture time (`YYYY:MM:DD HH:MM:SS`) places it in the sequence.
-fn slate_jpeg(corpus: &Path, card: image::GrayImage, capture_time: &str) -> Vec<u8> {
-    let bytes = fs::read(corpus.join("faces/rose_leslie_img2.jpg")).unwrap();
-    let decoded = headshot::decode::decode(
-        &bytes,
-        headshot::discover::ImageFormat::Jpeg,
-        1.0,
-        headshot::decode::DEFAULT_MAX_MEGAPIXELS,
-    )
-    .unwrap();
-    let mut frame = decoded.image;
-    let width = frame.width() * 45 / 100;
-    let height = card.height() * width / card.width();
-    let card = image::imageops::resize(&card, width, height, image::imageops::FilterType::Triangle);
-    let card = image::DynamicImage::ImageLuma8(card).to_rgb8();
-    let (left, top) = (
-        i64::from(frame.width() / 4),
-        i64::from((frame.height() - height) / 2),
-    );
-    image::imageops::replace(&mut frame, &card, left, top);
-    let mut metadata = OutputMetadata::new(frame.width(), frame.height());
-    metadata.capture_time = Some(CaptureTime::from_exif(capture_time, None, None).unwrap());
-    let segments = jpeg_segments(&metadata, None, MetadataPolicy::Privacy).unwrap();
-    let settings = EncodeSettings {
-        format: OutputFormat::Jpeg,
-        quality: 85,
-        chroma: Chroma::Quarter,
-        progressive: false,
-        effort: Effort::Fast,
-    };
-    encode_jpeg(&frame, &settings, &segments).unwrap()
 }
 
 fn bare_qr(payload: &str) -> image::GrayImage {

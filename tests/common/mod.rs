@@ -172,3 +172,43 @@ pub fn exiftool_set(paths: &[&Path], tags: &[&str]) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A slate frame: the attendee's printed card held up in front of a real portrait, saved as a
+/// JPEG whose EXIF capture time (`YYYY:MM:DD HH:MM:SS`) places it in the sequence.
+pub fn slate_jpeg(corpus: &Path, card: image::GrayImage, capture_time: &str) -> Vec<u8> {
+    let bytes = std::fs::read(corpus.join("faces/rose_leslie_img2.jpg")).unwrap();
+    let decoded = headshot::decode::decode(
+        &bytes,
+        headshot::discover::ImageFormat::Jpeg,
+        1.0,
+        headshot::decode::DEFAULT_MAX_MEGAPIXELS,
+    )
+    .unwrap();
+    let mut frame = decoded.image;
+    let width = frame.width() * 45 / 100;
+    let height = card.height() * width / card.width();
+    let card = image::imageops::resize(&card, width, height, image::imageops::FilterType::Triangle);
+    let card = image::DynamicImage::ImageLuma8(card).to_rgb8();
+    let (left, top) = (
+        i64::from(frame.width() / 4),
+        i64::from((frame.height() - height) / 2),
+    );
+    image::imageops::replace(&mut frame, &card, left, top);
+    let mut metadata = headshot::metadata::OutputMetadata::new(frame.width(), frame.height());
+    metadata.capture_time =
+        Some(headshot::metadata::CaptureTime::from_exif(capture_time, None, None).unwrap());
+    let segments = headshot::metadata::jpeg_segments(
+        &metadata,
+        None,
+        headshot::metadata::MetadataPolicy::Privacy,
+    )
+    .unwrap();
+    let settings = headshot::encode::EncodeSettings {
+        format: headshot::encode::OutputFormat::Jpeg,
+        quality: 85,
+        chroma: headshot::encode::Chroma::Quarter,
+        progressive: false,
+        effort: headshot::encode::Effort::Fast,
+    };
+    headshot::encode::encode_jpeg(&frame, &settings, &segments).unwrap()
+}
