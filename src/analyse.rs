@@ -164,11 +164,15 @@ pub struct AnalyserRuns {
     pub crops: AtomicU64,
 }
 
-/// The analysers of a run, shared by every worker; the face models load on first use.
+/// The face networks, loaded on first use and kept for the life of the process: a desk runs a
+/// job per batch of arriving photos, and reloading the descriptor network alone took about
+/// 0.4 s of every batch (the models never change once loaded).
+static FACE_DETECTOR: OnceLock<Result<FaceDetector, String>> = OnceLock::new();
+static FACE_DESCRIBER: OnceLock<Result<FaceDescriber, String>> = OnceLock::new();
+
+/// The analysers of a run, shared by every worker.
 #[derive(Debug, Default)]
 pub struct Analysers {
-    face_detector: OnceLock<Result<FaceDetector, String>>,
-    face_describer: OnceLock<Result<FaceDescriber, String>>,
     pub runs: AnalyserRuns,
 }
 
@@ -220,9 +224,8 @@ impl Analysers {
         if faces.is_empty() {
             return Vec::new();
         }
-        let describer = self
-            .face_describer
-            .get_or_init(|| FaceDescriber::new().map_err(|error| error.to_string()));
+        let describer =
+            FACE_DESCRIBER.get_or_init(|| FaceDescriber::new().map_err(|error| error.to_string()));
         let describer = match describer {
             Ok(describer) => describer,
             Err(message) => {
@@ -249,9 +252,8 @@ impl Analysers {
 
     /// Faces in `preview`'s own pixels, largest first; a detector failure becomes a warning.
     fn detect_faces(&self, preview: &RgbImage, warnings: &mut Vec<String>) -> Vec<Face> {
-        let detector = self
-            .face_detector
-            .get_or_init(|| FaceDetector::new().map_err(|error| error.to_string()));
+        let detector =
+            FACE_DETECTOR.get_or_init(|| FaceDetector::new().map_err(|error| error.to_string()));
         let outcome = match detector {
             Ok(detector) => detector.detect(preview).map_err(|error| error.to_string()),
             Err(message) => Err(message.clone()),
