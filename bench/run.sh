@@ -91,6 +91,7 @@ die() { echo "bench: $*" >&2; exit 2; }
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "-r wants a positive whole number, got '$rounds'"
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "-j wants a positive whole number, got '$jobs'"
 [[ $rss_counts =~ ^[1-9][0-9]*( +[1-9][0-9]*)*$ ]] || die "--rss-counts wants whole numbers, got '$rss_counts'"
+[[ $rss_rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_RSS_ROUNDS wants a whole number from 1, got '$rss_rounds'"
 case $mode in parallel|per-core|both) ;; *) die "--mode is parallel, per-core or both, got '$mode'" ;; esac
 case $vips_mode in procs|threads) ;; *) die "--vips-mode is procs or threads, got '$vips_mode'" ;; esac
 case $job_choice in

@@ -85,6 +85,8 @@ if plain is not None and described is not None:
           f"workers over these {n} photos, loading the network (waited for by every worker) included")
 PY
 
-# Per face, without the load: alignment + descriptor timed on one thread over the sample shoot.
+# Per face, without the load: alignment + descriptor timed on one thread over the sample shoot
+# (the example is built from this working tree, whatever HEADSHOT names).
 echo ""
+echo "face_descriptor example (built from the working tree):"
 (cd "$repo" && cargo run --release --quiet --example face_descriptor -- bench "$repo"/sample-images/*.jpg)

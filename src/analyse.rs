@@ -165,8 +165,8 @@ pub struct AnalyserRuns {
 }
 
 /// The face networks, loaded on first use and kept for the life of the process: a desk runs a
-/// job per batch of arriving photos, and reloading the descriptor network alone took about
-/// 0.4 s of every batch (the models never change once loaded).
+/// job per batch of arriving photos, and reloading the descriptor network alone took 0.4-0.6 s
+/// of every batch (the models never change once loaded).
 static FACE_DETECTOR: OnceLock<Result<FaceDetector, String>> = OnceLock::new();
 static FACE_DESCRIBER: OnceLock<Result<FaceDescriber, String>> = OnceLock::new();
 

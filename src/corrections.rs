@@ -1,7 +1,7 @@
 //! `GALLERY/corrections.csv`: the one record of what people decided about photos (named,
-//! slate, rejected, unnamed), written by the desk and read by every run. It is a log: rows are
-//! only appended, and the latest row for a source wins (undo appends the row that restores the
-//! previous state: `clear` when the photo had no correction before).
+//! slate, rejected, unnamed, or cleared back to no correction), written by the desk and read
+//! by every run. It is a log: rows are only appended, and the latest row for a photo wins
+//! (undo appends the row that restores the previous state: `clear` when it had no correction).
 //!
 //! Appends are one write each followed by an fsync, so a writer killed at any moment loses at
 //! most the row in flight; a torn last row (no line end, not a whole row) is skipped with a warning.

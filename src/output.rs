@@ -9,7 +9,7 @@ pub const TEMP_SUFFIX: &str = ".headshot-tmp";
 
 /// Writes `bytes` to `path` so that `path` either does not exist or holds all of `bytes`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomically_with(path, |file| file.write_all(bytes))
+    write_through_temp(path, |file| file.write_all(bytes))
 }
 
 /// Like [`write_atomically`], with the contents streamed by `write` (buffered): a shoot's
@@ -17,6 +17,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    write_through_temp(path, |file| {
+        let mut buffered = std::io::BufWriter::with_capacity(256 * 1024, file);
+        write(&mut buffered)?;
+        buffered.flush()
+    })
+}
+
+/// Writes a temp file beside `path` with `write`, syncs it and renames it over `path`; on any
+/// error the temp file is removed.
+fn write_through_temp(
+    path: &Path,
+    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
@@ -32,9 +45,8 @@ pub fn write_atomically_with(
         std::thread::current().id()
     ));
     let result = (|| {
-        let mut file = std::io::BufWriter::with_capacity(256 * 1024, fs::File::create(&temp_path)?);
+        let mut file = fs::File::create(&temp_path)?;
         write(&mut file)?;
-        let file = file.into_inner().map_err(|error| error.into_error())?;
         file.sync_data()?;
         fs::rename(&temp_path, path)
     })();

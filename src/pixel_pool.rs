@@ -58,28 +58,24 @@ pub fn give(buffer: Vec<u8>) {
     });
 }
 
-/// Photos a worker finishes between two trims of the allocator's heaps.
+/// Photos finished (by all workers) between two trims of the allocator's heaps.
 const PHOTOS_PER_TRIM: u32 = 8;
 
-thread_local! {
-    static PHOTOS_SINCE_TRIM: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
+/// Process-wide: a trim covers every worker's heap, and a desk's batches run on fresh threads.
+static PHOTOS_SINCE_TRIM: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// Called after each photo: every few photos, hands memory freed inside the allocator's heaps
+/// Called after each photo: every 8 photos, hands memory freed inside the allocator's heaps
 /// back to the system. Each photo leaves a few small records behind between its freed
 /// derivatives and tables, so without this the heaps' free holes, and the peak RSS, grew with
 /// the number of photos (135 MB at 300 small portraits, 167 MB at 3,000). Not after every
 /// photo: the next one faults the returned pages in again (about 8 ms of system time per
 /// small portrait; every 8 photos, under 1 ms).
 pub fn photo_done() {
-    let due = PHOTOS_SINCE_TRIM.with(|count| {
-        count.set(count.get() + 1);
-        count.get() >= PHOTOS_PER_TRIM
-    });
-    if !due {
+    use std::sync::atomic::Ordering;
+    let finished = PHOTOS_SINCE_TRIM.fetch_add(1, Ordering::Relaxed) + 1;
+    if !finished.is_multiple_of(PHOTOS_PER_TRIM) {
         return;
     }
-    PHOTOS_SINCE_TRIM.with(|count| count.set(0));
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns unused pages of glibc's heaps to the kernel.
     unsafe {

@@ -345,7 +345,7 @@ impl RerunState {
             photos: kept.into_values().collect(),
         };
         output::write_atomically_with(&self.output_dir.join(STATE_FILE), |out| {
-            serde_json::to_writer(out, &state).map_err(std::io::Error::other)
+            serde_json::to_writer(out, &state).map_err(std::io::Error::from)
         })?;
         // The state file now holds everything the journal did.
         drop(self.journal.into_inner());

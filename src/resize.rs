@@ -78,14 +78,19 @@ pub fn shrink_to_block_means(
     width: u32,
     height: u32,
 ) -> Result<RgbImage, String> {
-    let mut resizer = Resizer::new();
-    resize_with(
-        &mut resizer,
-        image,
-        source_box,
-        (width, height),
-        FilterType::Box,
-    )
+    thread_local! {
+        // Its work buffer (a source-wide band, tens of MB on 24 MP) stays for the next photo.
+        static RESIZER: std::cell::RefCell<Resizer> = std::cell::RefCell::new(Resizer::new());
+    }
+    RESIZER.with(|resizer| {
+        resize_with(
+            &mut resizer.borrow_mut(),
+            image,
+            source_box,
+            (width, height),
+            FilterType::Box,
+        )
+    })
 }
 
 fn resize_with(

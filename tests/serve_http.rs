@@ -236,8 +236,9 @@ fn refused_requests_change_nothing_and_loopback_needs_no_token() {
     assert!(corrections.contains(",Ann Lee,name,"), "{corrections}");
 }
 
-/// A desk killed outright (SIGKILL, a power cut) keeps every action it answered: the name is
-/// in `corrections.csv`, and a desk started again shows it.
+/// A desk killed outright (SIGKILL) keeps every action it answered: the name is in
+/// `corrections.csv`, and a desk started again shows it. (The kernel keeps written pages over
+/// a killed process; the fsync that covers a power cut is not what this shows.)
 #[test]
 fn a_killed_desk_keeps_every_saved_action() {
     let shoot = small_shoot();

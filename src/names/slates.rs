@@ -72,7 +72,8 @@ fn quad_area(points: &[rqrr::Point; 4]) -> i64 {
     twice_area.abs() / 2
 }
 
-/// Luma averaged over integer blocks, so the long edge lands near `target_long_edge`.
+/// A grey copy whose long edge lands near `target_long_edge`: the luma of each integer block's
+/// mean colour.
 fn grey_downscaled(image: &RgbImage, target_long_edge: u32) -> (usize, usize, Vec<u8>) {
     let long_edge = image.width().max(image.height());
     let factor = ((long_edge as f64 / target_long_edge as f64).round() as u32).max(1);
@@ -192,6 +193,10 @@ mod tests {
         let (width, height, grey) = grey_downscaled(&image, 20);
         assert_eq!((width, height), (20, 10));
         assert!(grey.iter().all(|&v| (126..=128).contains(&v)), "{grey:?}");
+        // Already small: every pixel as it is.
+        let (width, height, grey) = grey_downscaled(&image, 100);
+        assert_eq!((width, height), (40, 20));
+        assert_eq!(&grey[..4], &[0, 255, 0, 255]);
     }
 
     #[test]

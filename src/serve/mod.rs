@@ -66,7 +66,8 @@ pub struct ActionRequest {
 }
 
 impl ActionRequest {
-    /// Parses an action (`name`, `slate`, `reject`, `unname`, `clear`) and, for `name`, the name.
+    /// Parses an action (`name`, `slate`, `reject`, `unname`, `clear`) and, for `name` and
+    /// `slate`, the name (a slate's is optional: undo puts back a named slate as it was).
     pub fn new(
         action: &str,
         name: Option<&str>,
@@ -83,7 +84,8 @@ impl ActionRequest {
         };
         let name = name.unwrap_or_default().trim().to_string();
         let is_name = matches!(action, CorrectionAction::Name);
-        if is_name && (name.is_empty() || name.chars().count() > 200) {
+        let keeps_name = matches!(action, CorrectionAction::Name | CorrectionAction::Slate);
+        if (is_name && name.is_empty()) || name.chars().count() > 200 {
             return Err("a name has 1 to 200 characters".to_string());
         }
         if name.chars().any(char::is_control) {
@@ -91,7 +93,7 @@ impl ActionRequest {
         }
         Ok(Self {
             action,
-            name: if is_name { name } else { String::new() },
+            name: if keeps_name { name } else { String::new() },
             sources,
             by,
         })
@@ -472,7 +474,9 @@ mod tests {
         assert!(ActionRequest::new("name", Some("A\u{7}"), sources.clone(), by.clone()).is_err());
         let named = ActionRequest::new("name", Some(" Ann Lee "), sources.clone(), by.clone());
         assert_eq!(named.map(|a| a.name).as_deref(), Ok("Ann Lee"));
-        let slate = ActionRequest::new("slate", Some("ignored"), sources, by);
-        assert_eq!(slate.map(|a| a.name).as_deref(), Ok(""));
+        let slate = ActionRequest::new("slate", Some(" Ann "), sources.clone(), by.clone());
+        assert_eq!(slate.map(|a| a.name).as_deref(), Ok("Ann"));
+        let reject = ActionRequest::new("reject", Some("ignored"), sources, by);
+        assert_eq!(reject.map(|a| a.name).as_deref(), Ok(""));
     }
 }

@@ -197,9 +197,10 @@ function previousOf(source) {
   return { action: "clear", name: "" };
 }
 
+// Sends one action; true once the gallery shows it. Only a saved action can be undone.
 async function act(action, name, sources, remember = true) {
-  if (!sources.length) return;
-  if (remember) desk.undo.push(sources.map((source) => ({ source, before: previousOf(source) })));
+  if (!sources.length) return true;
+  const before = sources.map((source) => ({ source, before: previousOf(source) }));
   desk.saving = true;
   setStatus("saving…", true);
   try {
@@ -213,31 +214,45 @@ async function act(action, name, sources, remember = true) {
     const state = await response.json();
     desk.selected.clear();
     show(state);
+    if (remember) desk.undo.push(before);
     setStatus("saved: " + action + (name ? " " + name : "") + " (" + sources.length + ")", false);
+    return true;
   } catch (error) {
     desk.saving = false;
     setStatus("not saved: " + error.message, false);
+    return false;
   }
 }
 
+// Puts back what the last saved action changed, one request per earlier state; a key press
+// while an undo is still saving waits for it, and what failed stays to be undone again.
 async function undo() {
+  if (desk.undoing) return;
   const last = desk.undo.pop();
   if (!last) { setStatus("nothing to undo", false); return; }
+  desk.undoing = true;
   const batches = new Map();
-  for (const { source, before } of last) {
-    if (!before) continue;
-    const key = before.action + "\u0000" + before.name;
-    if (!batches.has(key)) batches.set(key, { ...before, sources: [] });
-    batches.get(key).sources.push(source);
+  for (const entry of last) {
+    if (!entry.before) continue;
+    const key = entry.before.action + "\u0000" + entry.before.name;
+    if (!batches.has(key)) batches.set(key, { ...entry.before, entries: [] });
+    batches.get(key).entries.push(entry);
   }
-  for (const batch of batches.values()) await act(batch.action, batch.name, batch.sources, false);
+  const left = [];
+  for (const batch of batches.values()) {
+    const sources = batch.entries.map((entry) => entry.source);
+    if (left.length || !(await act(batch.action, batch.name, sources, false))) left.push(...batch.entries);
+  }
+  if (left.length) desk.undo.push(left);
+  else setStatus("undone (" + last.length + ")", false);
+  desk.undoing = false;
 }
 
 function command(what) {
   if (what === "name") openNamer();
   else if (what === "group") selectFaceGroup();
   else if (what === "undo") undo();
-  else if (what === "clear") { desk.selected.clear(); paintSelection(); }
+  else if (what === "deselect") { desk.selected.clear(); paintSelection(); }
   else act(what, "", targets());
 }
 
@@ -271,7 +286,7 @@ document.addEventListener("keydown", (event) => {
     ArrowUp: () => focusTile(verticalNeighbour(-1), event.shiftKey),
     " ": () => clickTile(desk.focus, false),
     Enter: () => command("name"),
-    Escape: () => command("clear"),
+    Escape: () => command("deselect"),
     g: () => command("group"),
     s: () => command("slate"),
     r: () => command("reject"),
