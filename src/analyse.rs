@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use image::RgbImage;
@@ -170,13 +170,45 @@ pub struct AnalyserRuns {
 static FACE_DETECTOR: OnceLock<Result<FaceDetector, String>> = OnceLock::new();
 static FACE_DESCRIBER: OnceLock<Result<FaceDescriber, String>> = OnceLock::new();
 
+fn face_detector() -> &'static Result<FaceDetector, String> {
+    FACE_DETECTOR.get_or_init(|| FaceDetector::new().map_err(|error| error.to_string()))
+}
+
+fn face_describer() -> &'static Result<FaceDescriber, String> {
+    FACE_DESCRIBER.get_or_init(|| FaceDescriber::new().map_err(|error| error.to_string()))
+}
+
 /// The analysers of a run, shared by every worker.
 #[derive(Debug, Default)]
 pub struct Analysers {
     pub runs: AnalyserRuns,
+    /// Set once the networks this run needs are being loaded ahead (see [`Analysers::load_ahead`]).
+    loading_ahead: AtomicBool,
 }
 
 impl Analysers {
+    /// Starts loading the face networks that completing `analysis` will need on a thread of its
+    /// own, once per run, so the load (0.4 s for the descriptor network) overlaps the photo's
+    /// decode instead of stalling every worker that reaches the analysers first. A worker that
+    /// gets there before the load ends waits for it ([`OnceLock`]); nothing loads twice.
+    pub fn load_ahead(&self, needs: &AnalysisNeeds, analysis: &PhotoAnalysis) {
+        let detector = needs.faces && analysis.faces.is_none() && FACE_DETECTOR.get().is_none();
+        let describer =
+            needs.identity && analysis.descriptors.is_none() && FACE_DESCRIBER.get().is_none();
+        if !(detector || describer) || self.loading_ahead.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        // The descriptor network first: the slower load, and needed only after detection.
+        std::thread::spawn(move || {
+            if describer {
+                face_describer();
+            }
+            if detector {
+                face_detector();
+            }
+        });
+    }
+
     /// Runs what `analysis` still lacks of `needs` on this photo's `working` image (upright,
     /// any scale) and its `preview` (the small copy faces and content are judged on).
     pub fn complete(
@@ -224,9 +256,7 @@ impl Analysers {
         if faces.is_empty() {
             return Vec::new();
         }
-        let describer =
-            FACE_DESCRIBER.get_or_init(|| FaceDescriber::new().map_err(|error| error.to_string()));
-        let describer = match describer {
+        let describer = match face_describer() {
             Ok(describer) => describer,
             Err(message) => {
                 analysis
@@ -252,9 +282,7 @@ impl Analysers {
 
     /// Faces in `preview`'s own pixels, largest first; a detector failure becomes a warning.
     fn detect_faces(&self, preview: &RgbImage, warnings: &mut Vec<String>) -> Vec<Face> {
-        let detector =
-            FACE_DETECTOR.get_or_init(|| FaceDetector::new().map_err(|error| error.to_string()));
-        let outcome = match detector {
+        let outcome = match face_detector() {
             Ok(detector) => detector.detect(preview).map_err(|error| error.to_string()),
             Err(message) => Err(message.clone()),
         };

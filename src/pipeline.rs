@@ -531,6 +531,7 @@ impl Job {
             upright_size: upright,
             ..PhotoAnalysis::default()
         });
+        self.analysers.load_ahead(needs, &analysis);
         let scale = render::decode_scale(&self.options, upright);
         let developed = develop::develop(source, orientation, scale, self.options.max_megapixels)?;
         self.decodes.fetch_add(1, Ordering::Relaxed);

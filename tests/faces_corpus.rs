@@ -426,7 +426,7 @@ fn time_detection(detector: &FaceDetector, image: &RgbImage) -> (f64, Vec<Face>)
 /// `detect` is generic code compiled at this crate's opt-level, so in a debug
 /// test build it dominates "both@512"; in release it is a millisecond or two.
 #[test]
-#[ignore]
+#[ignore = "survey and timings, run by hand"]
 fn survey() {
     let Some(corpus) = common::corpus() else {
         return;

@@ -143,3 +143,31 @@ fn webp_every_truncation_is_refused_or_adds_up() {
         assert!(webp_with_metadata(&webp, (width, height), b"", &blocks()).is_err());
     }
 }
+
+/// The slate fuzz target's image: two size bytes, then grey pixels repeated to fill.
+fn fuzz_slate_image(data: &[u8]) -> image::RgbImage {
+    let width = u32::from(data[0] % 96) + 1;
+    let height = u32::from(data[1] % 96) + 1;
+    let pixels = &data[2..];
+    image::RgbImage::from_fn(width, height, |x, y| {
+        let grey = pixels[((y * width + x) as usize) % pixels.len()];
+        image::Rgb([grey, grey, grey])
+    })
+}
+
+/// An 80x95 image whose capstones give a near-degenerate perspective: rqrr's alignment-pattern
+/// spiral, bounded only by a size estimate from that perspective, took 2.7 s on it (over 30 s
+/// instrumented; patched in vendor/rqrr: the spiral stops at the image's size, 3 ms). The
+/// deadline only tells a hang from an answer; the figures are in vendor/rqrr/HEADSHOT-PATCH.md.
+#[test]
+fn a_degenerate_qr_perspective_does_not_hang_slate_reading() {
+    let data = std::fs::read("tests/data/fuzz/slate-alignment-spiral.bin").expect("fuzz input");
+    let image = fuzz_slate_image(&data);
+    assert_eq!(image.dimensions(), (80, 95));
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(headshot::names::read_slate(&image)));
+    let read = receiver
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("read_slate returns instead of searching for minutes");
+    assert_eq!(read, None, "noise holds no QR code");
+}

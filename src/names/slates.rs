@@ -35,9 +35,19 @@ pub fn read_slate(upright: &RgbImage) -> Option<String> {
     } else {
         SMALL_SECOND_LONG_EDGE
     };
-    [FIRST_LONG_EDGE, second]
-        .into_iter()
-        .find_map(|target| decode_at(upright, target))
+    // On a small image both tries can come to the same copy: read it once.
+    let same_copy = shrink_factor(long_edge, FIRST_LONG_EDGE) == shrink_factor(long_edge, second);
+    let tries: &[u32] = if same_copy {
+        &[FIRST_LONG_EDGE]
+    } else {
+        &[FIRST_LONG_EDGE, second]
+    };
+    tries.iter().find_map(|&target| decode_at(upright, target))
+}
+
+/// The whole-number factor a copy of about `target_long_edge` is shrunk by (1: not shrunk).
+fn shrink_factor(long_edge: u32, target_long_edge: u32) -> u32 {
+    ((long_edge as f64 / target_long_edge as f64).round() as u32).max(1)
 }
 
 fn decode_at(upright: &RgbImage, target_long_edge: u32) -> Option<String> {
@@ -76,7 +86,7 @@ fn quad_area(points: &[rqrr::Point; 4]) -> i64 {
 /// mean colour.
 fn grey_downscaled(image: &RgbImage, target_long_edge: u32) -> (usize, usize, Vec<u8>) {
     let long_edge = image.width().max(image.height());
-    let factor = ((long_edge as f64 / target_long_edge as f64).round() as u32).max(1);
+    let factor = shrink_factor(long_edge, target_long_edge);
     let (width, height) = (image.width() / factor, image.height() / factor);
     if width == 0 || height == 0 {
         return (width as usize, height as usize, Vec::new());

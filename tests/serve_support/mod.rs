@@ -177,7 +177,31 @@ fn reply_is_whole(raw: &[u8]) -> bool {
     });
     match length {
         Some(length) => body.len() >= length,
-        None => head.contains("chunked") && body.ends_with(b"0\r\n\r\n"),
+        None => head.contains("chunked") && last_chunk_arrived(body),
+    }
+}
+
+/// Whether a chunked body has reached its zero-size chunk, walking the chunk sizes (data that
+/// merely ends in `0\r\n\r\n` is not the end).
+fn last_chunk_arrived(mut data: &[u8]) -> bool {
+    loop {
+        let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return false;
+        };
+        let size_text = String::from_utf8_lossy(&data[..line_end]);
+        let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+        else {
+            return false;
+        };
+        let rest = &data[line_end + 2..];
+        if size == 0 {
+            // Then optional trailers and an empty line.
+            return rest.starts_with(b"\r\n") || rest.windows(4).any(|w| w == b"\r\n\r\n");
+        }
+        if rest.len() < size + 2 {
+            return false;
+        }
+        data = &rest[size + 2..];
     }
 }
 
