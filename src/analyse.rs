@@ -198,15 +198,18 @@ impl Analysers {
         if !(detector || describer) || self.loading_ahead.swap(true, Ordering::Relaxed) {
             return;
         }
-        // The descriptor network first: the slower load, and needed only after detection.
-        std::thread::spawn(move || {
-            if describer {
-                face_describer();
-            }
-            if detector {
-                face_detector();
-            }
-        });
+        // The descriptor network first: the slower load, and needed only after detection. If
+        // no thread can be started, the workers load them on first use as before.
+        let _ = std::thread::Builder::new()
+            .name("load-face-networks".into())
+            .spawn(move || {
+                if describer {
+                    face_describer();
+                }
+                if detector {
+                    face_detector();
+                }
+            });
     }
 
     /// Runs what `analysis` still lacks of `needs` on this photo's `working` image (upright,
