@@ -234,6 +234,25 @@ where
     count
 }
 
+thread_local! {
+    /* headshot patch: steps the alignment search took on this thread, for headshot's
+     * regression test of the bound above (a count, so the test needs no clock). */
+    static ALIGNMENT_SEARCH_STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// headshot patch: how many steps the alignment-pattern search has taken on this thread.
+#[doc(hidden)]
+pub fn alignment_search_steps() -> u64 {
+    ALIGNMENT_SEARCH_STEPS.with(|steps| steps.get())
+}
+
+/// headshot patch: a capstone's width in pixels, the longer of its first two edges.
+fn capstone_width(capstone: &CapStone) -> f64 {
+    let [p0, p1, p2, _] = capstone.corners;
+    let edge = |a: Point, b: Point| (b.x as f64 - a.x as f64).hypot(b.y as f64 - a.y as f64);
+    edge(p0, p1).max(edge(p1, p2))
+}
+
 fn find_alignment_pattern<S>(
     img: &mut PreparedImage<S>,
     mut align_seed: Point,
@@ -261,15 +280,20 @@ where
     let mut dir = 0;
     let mut step_size = 1;
 
-    /* headshot patch: the alignment pattern lies in the image, so a spiral wider than the
-     * image only circles outside it. A near-degenerate capstone perspective makes
-     * size_estimate huge and the uncapped spiral ran for minutes on an 80x95 image (the
-     * same bug as quirc's find_alignment_pattern, quirc issue 162 / pull request 159). */
-    let max_step = 2 * (img.width() + img.height()) + 2;
+    /* headshot patch: bound the spiral by the code's own size and the image's, not only by
+     * size_estimate. A near-degenerate capstone perspective makes size_estimate (one
+     * module's area) huge, and the uncapped spiral took 2.7 s on a fuzzed 80x95 image; the
+     * same bug as quirc's (quirc issue 162, proposed fix in pull request 159). For a real
+     * code the spiral's legs stay under 10 modules (sqrt(size_estimate) is one module), and
+     * a capstone is 7 modules wide, so 3 capstone widths (21 modules) leave twice the room;
+     * past the image's size the spiral only circles outside it. */
+    let max_step = (3.0 * capstone_width(c0).max(capstone_width(c2))).ceil() as usize;
+    let max_step = max_step.max(8).min(2 * (img.width() + img.height()) + 2);
     while step_size * step_size < size_estimate.saturating_mul(100) && step_size <= max_step {
         const DX_MAP: [i32; 4] = [1, 0, -1, 0];
         const DY_MAP: [i32; 4] = [0, -1, 0, 1];
         for _pass in 0..step_size {
+            ALIGNMENT_SEARCH_STEPS.with(|steps| steps.set(steps.get() + 1));
             let x = align_seed.x as usize;
             let y = align_seed.y as usize;
 
