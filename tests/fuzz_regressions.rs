@@ -144,15 +144,12 @@ fn webp_every_truncation_is_refused_or_adds_up() {
     }
 }
 
-/// The slate fuzz target's image: two size bytes, then grey pixels repeated to fill.
+#[path = "../fuzz/fuzz_targets/slate_image.rs"]
+mod slate_image;
+
+/// The slate fuzz target's image of a saved input.
 fn fuzz_slate_image(data: &[u8]) -> image::RgbImage {
-    let width = u32::from(data[0] % 96) + 1;
-    let height = u32::from(data[1] % 96) + 1;
-    let pixels = &data[2..];
-    image::RgbImage::from_fn(width, height, |x, y| {
-        let grey = pixels[((y * width + x) as usize) % pixels.len()];
-        image::Rgb([grey, grey, grey])
-    })
+    slate_image::slate_image(data).expect("a saved input has at least 3 bytes")
 }
 
 fn fuzz_input(name: &str) -> Vec<u8> {
