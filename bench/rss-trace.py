@@ -43,14 +43,18 @@ def trace(command):
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         if pid:
             break
-        sample = status_kb(process.pid, ["VmRSS", "VmHWM"])
+        sample = status_kb(process.pid, ["VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"])
         if sample is not None:
-            rss, hwm = sample
+            rss, hwm, anon, file, shmem = sample
             seconds = time.monotonic() - start
             samples.append((seconds, rss))
             # Only rises of at least 1 MB: the start-up creep in kB steps is noise here.
             if hwm >= peak + 1024:
-                print(f"{seconds:8.2f} s  peak {hwm / 1024:6.0f} MB  (RSS {rss / 1024:.0f} MB)", flush=True)
+                print(
+                    f"{seconds:8.2f} s  peak {hwm / 1024:6.0f} MB  (RSS {rss / 1024:.0f} MB: anonymous "
+                    f"{anon / 1024:.0f}, files {file / 1024:.0f}, shared {shmem / 1024:.0f})",
+                    flush=True,
+                )
                 peak = hwm
         time.sleep(SAMPLE_SECONDS)
     code = process.returncode = os.waitstatus_to_exitcode(status)

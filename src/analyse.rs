@@ -100,6 +100,14 @@ pub fn crop_key(preset: &CropPreset) -> String {
 }
 
 impl PhotoAnalysis {
+    /// The analysis as the decide and finish passes keep it until the run ends: without the
+    /// crop plans, which have done their job once the photo is rendered (the cache keeps them).
+    /// A map's node is about 1.3 KB, so over a 3,000-photo shoot they were 4 MB held for nothing.
+    pub fn without_crop_plans(mut self) -> Self {
+        self.crops = BTreeMap::new();
+        self
+    }
+
     /// Whether every analyser `needs` asks for has already run.
     pub fn satisfies(&self, needs: &AnalysisNeeds) -> bool {
         (!needs.faces || self.faces.is_some())

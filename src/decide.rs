@@ -3,6 +3,7 @@
 //! slates the analyses read), every output's final name, its metadata, and what needs review.
 //! It reads no file and decodes nothing, so a names change costs only this and the finish pass.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::analyse::{PhotoAnalysis, ReferenceFace};
@@ -232,6 +233,16 @@ fn assign_names(
             review.unnamed_photos.clear();
         }
     }
+    // A photo that could not be read is already listed as failed; listing it again as "taken
+    // before the first slate" would send a volunteer looking for a name it cannot have.
+    let failed: HashSet<&Path> = facts
+        .iter()
+        .filter(|fact| fact.analysis.is_none())
+        .map(|fact| fact.photo.input.relative.as_path())
+        .collect();
+    review
+        .unnamed_photos
+        .retain(|unnamed| !failed.contains(unnamed.photo.as_path()));
     Ok((photos, Some(review)))
 }
 

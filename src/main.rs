@@ -830,14 +830,19 @@ fn print_cameras(cameras: &[headshot::clocks::CameraClock]) {
     }
 }
 
-/// Decoded photos, previews and derivatives are large, short-lived buffers of many sizes. glibc
-/// raises its mmap threshold after the first one is freed and then keeps the freed memory in its
-/// per-thread arenas, so peak RSS wandered between 94 and 264 MB for the same booth job
-/// (bench/README.md; the heap itself stays at about 41 MB). A fixed threshold maps every
-/// buffer over it afresh and returns it on free. At 256 KB every tensor of the face networks
-/// (a few hundred KB to 2 MB) was mapped afresh and faulted in page by page, each photo; at
-/// 4 MB they are reused from the heap, while the photo-sized buffers (pixel_pool.rs keeps the
-/// largest) still go back to the system.
+/// Decoded photos, previews and derivatives are large, short-lived buffers of many sizes, two
+/// photos' worth at a time, between small records kept for the whole shoot. glibc's malloc kept
+/// the freed buffers resident around those records: peak RSS of the booth job depended on how
+/// the workers' first photos interleaved (119-147 MB for the same 3,000 photos) and rose with
+/// the shoot. jemalloc reuses and returns them by size class, so the peak is the workers' live
+/// buffers plus the records (bench/README.md, "Peak RSS").
+#[cfg(all(unix, not(target_os = "openbsd")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// The C codecs (libjpeg's work arrays) still allocate through glibc's malloc. Its mmap
+/// threshold rises to the size of each mapped block freed and then keeps such blocks in the
+/// heap; a fixed 4 MB threshold returns any larger one to the system on free.
 fn return_image_buffers_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any thread starts.

@@ -11,6 +11,7 @@ use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -64,8 +65,8 @@ pub struct PhotoOutcome {
     pub xxh3: Option<u64>,
     pub format: Option<ImageFormat>,
     pub analysis: Option<PhotoAnalysis>,
-    /// `None` for a slate (or a failure).
-    pub rendered: Option<Rendered>,
+    /// `None` for a slate (or a failure). Shared with the re-run state's record of it.
+    pub rendered: Option<Arc<Rendered>>,
     /// Decoder and colour warnings of this run's decode.
     pub warnings: Vec<String>,
     /// Whether this run decoded the photo.
@@ -465,7 +466,7 @@ impl Job {
             stamp,
             xxh3: Some(xxh3),
             format: photo.input.format,
-            analysis: Some(analysis),
+            analysis: Some(analysis.without_crop_plans()),
             rendered,
             ..PhotoOutcome::default()
         })
@@ -497,7 +498,7 @@ impl Job {
         } = analysed;
         if renders_nothing {
             // A slate only names the frames after it; a reject has no outputs.
-            outcome.analysis = Some(analysis);
+            outcome.analysis = Some(analysis.without_crop_plans());
             return Ok(());
         }
         let key = render::render_key(&self.options, self.tone_fingerprint, xxh3);
@@ -506,10 +507,10 @@ impl Job {
             None => {
                 let rendered = self.render(&developed, &preview, &analysis, &key, &mut resizer)?;
                 self.renders.fetch_add(1, Ordering::Relaxed);
-                Some(rendered)
+                Some(Arc::new(rendered))
             }
         };
-        outcome.analysis = Some(analysis);
+        outcome.analysis = Some(analysis.without_crop_plans());
         Ok(())
     }
 
@@ -713,7 +714,7 @@ impl Job {
         let exif = &photo.exif;
         let options = &self.options;
         let analysis = outcome.analysis.as_ref();
-        let rendered = outcome.rendered.as_ref();
+        let rendered = outcome.rendered.as_deref();
         let mut warnings = photo.exif_warnings.clone();
         warnings.extend(outcome.warnings.iter().cloned());
         for warning in analysis
@@ -886,7 +887,7 @@ fn facts_of<'a>(
         .map(|((photo, outcome), correction)| PhotoFacts {
             photo,
             analysis: outcome.analysis.as_ref(),
-            rendered: outcome.rendered.as_ref(),
+            rendered: outcome.rendered.as_deref(),
             correction: *correction,
             clock_offset: clocks.offset_of(&photo.camera_id()),
         })

@@ -1,7 +1,7 @@
 //! Spare pixel buffers, kept per worker thread from one photo to the next.
 //!
-//! A 24 MP photo decodes into 72 MB. Memory that large comes fresh from the kernel (glibc maps it,
-//! see `main`'s mallopt), and the kernel faults it in 4 KiB at a time: about 45 ms a photo on the
+//! A 24 MP photo decodes into 72 MB. Memory that large comes fresh from the kernel (the allocator
+//! maps it), and the kernel faults it in 4 KiB at a time: about 45 ms a photo on the
 //! development machine, half the decode itself. The next photo of a shoot is almost always the
 //! same size, so the worker keeps the last photo's buffers and decodes (and rotates) into them.
 
@@ -64,12 +64,12 @@ const PHOTOS_PER_TRIM: u32 = 8;
 /// Process-wide: a trim covers every worker's heap, and a desk's batches run on fresh threads.
 static PHOTOS_SINCE_TRIM: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// Called after each photo: every 8 photos, hands memory freed inside the allocator's heaps
-/// back to the system. Each photo leaves a few small records behind between its freed
-/// derivatives and tables, so without this the heaps' free holes, and the peak RSS, grew with
-/// the number of photos (135 MB at 300 small portraits, 167 MB at 3,000). Not after every
-/// photo: the next one faults the returned pages in again (about 8 ms of system time per
-/// small portrait; every 8 photos, under 1 ms).
+/// Called after each photo: every 8 photos, hands memory freed inside glibc's heaps back to the
+/// system. The CLI allocates through jemalloc (`main.rs`), which returns freed pages itself; this
+/// covers the C codecs' work arrays, and a library user still on glibc's malloc, whose heaps
+/// otherwise kept free holes between each photo's small records, so peak RSS grew with the shoot
+/// (135 MB at 300 small portraits, 167 MB at 3,000). Not after every photo: the next one faults
+/// the returned pages in again (about 8 ms of system time per small portrait; every 8, under 1 ms).
 pub fn photo_done() {
     use std::sync::atomic::Ordering;
     let finished = PHOTOS_SINCE_TRIM.fetch_add(1, Ordering::Relaxed) + 1;

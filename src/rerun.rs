@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
@@ -88,7 +88,8 @@ pub struct StateEntry {
     pub mtime_ns: i64,
     /// XXH3-64 of the source bytes, 16 hex digits.
     pub xxh3: String,
-    pub rendered: Option<Rendered>,
+    /// Shared with the photo's first-pass outcome: one copy per photo for the whole run.
+    pub rendered: Option<Arc<Rendered>>,
     pub outputs: Vec<FinishedOutput>,
 }
 
@@ -101,7 +102,7 @@ enum JournalLine {
         size: u64,
         mtime_ns: i64,
         xxh3: String,
-        rendered: Option<Rendered>,
+        rendered: Option<Arc<Rendered>>,
     },
     Finished {
         source: String,
@@ -233,11 +234,11 @@ impl RerunState {
     }
 
     /// An earlier render of `path` made with `render_key` whose staged files are all there.
-    pub fn reusable_render(&self, path: &Path, render_key: &str) -> Option<Rendered> {
+    pub fn reusable_render(&self, path: &Path, render_key: &str) -> Option<Arc<Rendered>> {
         let entry = self.reusable(&source_key(path))?;
         let rendered = entry.rendered.as_ref()?;
         (rendered.key == render_key && render::staged_files_exist(rendered, &self.output_dir))
-            .then(|| rendered.clone())
+            .then(|| Arc::clone(rendered))
     }
 
     /// An earlier final output of `path` at `relative` with `key`, still whole on disk.
@@ -259,7 +260,7 @@ impl RerunState {
         path: &Path,
         stamp: SourceStamp,
         xxh3: u64,
-        rendered: Option<&Rendered>,
+        rendered: Option<&Arc<Rendered>>,
     ) {
         let line = JournalLine::Rendered {
             source: source_key(path),

@@ -458,6 +458,32 @@ fn slates_placed_among_real_photos_name_the_frames_after_them() {
 }
 
 #[test]
+fn a_photo_that_cannot_be_read_is_listed_as_failed_not_as_unnamed() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let shoot = Shoot::cameras(&corpus);
+    // A JPEG's first bytes and nothing after them, as a pulled card leaves a file.
+    fs::write(
+        shoot.root().join("day-a/pulled.jpg"),
+        b"\xff\xd8\xff\xe0\x00\x10JFIF",
+    )
+    .unwrap();
+    let (code, manifest) = shoot.run(&["--slates"]);
+    assert_eq!(code, 1, "one photo failed");
+    assert_eq!(photo(&manifest, "pulled.jpg")["status"], "failed");
+    let unnamed: Vec<&str> = manifest["review"]["unnamed_photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["photo"].as_str().unwrap())
+        .collect();
+    // No slate at all: every readable portrait waits for a name, the unreadable one does not.
+    assert!(unnamed.contains(&"day-a/Nikon_D70.jpg"), "{unnamed:?}");
+    assert!(!unnamed.contains(&"day-a/pulled.jpg"), "{unnamed:?}");
+}
+
+#[test]
 fn two_cameras_interleaved_each_name_their_own_frames() {
     let Some(corpus) = common::corpus() else {
         return;
