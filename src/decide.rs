@@ -37,12 +37,13 @@ pub struct PhotoFacts<'a> {
 }
 
 /// One output under its final name, with the metadata the finish pass writes into it.
+/// Its metadata is not kept here: the finish pass builds it ([`output_metadata`]) one photo at a
+/// time, so the whole shoot's plans do not hold a copy per derivative (about 2 KB a photo).
 #[derive(Debug, Clone)]
 pub struct FinalOutput {
     pub staged: StagedOutput,
     /// Relative to the output folder.
     pub path: PathBuf,
-    pub metadata: OutputMetadata,
 }
 
 /// Everything decided for one photo.
@@ -125,7 +126,6 @@ pub fn decide_with_references(
                     .iter()
                     .zip(paths)
                     .map(|(staged, wanted)| FinalOutput {
-                        metadata: output_metadata(fact, &plan, options, staged),
                         path: names.allocate(wanted),
                         staged: staged.clone(),
                     })
@@ -142,7 +142,8 @@ pub fn decide_with_references(
                         width: upright.0,
                         height: upright.1,
                     };
-                    let metadata = photo_metadata(fact, &plan, options, &window, size);
+                    let metadata =
+                        photo_metadata((fact.photo, fact.analysis), &plan, options, &window, size);
                     plan.sidecar = Some((sidecar_names.allocate(wanted), metadata));
                 }
             }
@@ -369,8 +370,8 @@ fn output_paths(
 }
 
 /// The metadata of one staged derivative under its decided name and person.
-fn output_metadata(
-    fact: &PhotoFacts<'_>,
+pub fn output_metadata(
+    photo: (&PlannedPhoto, Option<&PhotoAnalysis>),
     plan: &PhotoPlan,
     options: &RunOptions,
     staged: &StagedOutput,
@@ -379,19 +380,19 @@ fn output_metadata(
         width: staged.width,
         height: staged.height,
     };
-    photo_metadata(fact, plan, options, &staged.window.into(), size)
+    photo_metadata(photo, plan, options, &staged.window.into(), size)
 }
 
 /// What this run writes into a file showing `window` of the photo at `size` pixels: the person's
 /// name, caption and keywords, the shoot's credit, and the faces as regions in its frame.
 fn photo_metadata(
-    fact: &PhotoFacts<'_>,
+    (photo, analysis): (&PlannedPhoto, Option<&PhotoAnalysis>),
     plan: &PhotoPlan,
     options: &RunOptions,
     window: &CropWindow,
     size: PixelSize,
 ) -> OutputMetadata {
-    let shoot = &options.shoot_for(fact.photo);
+    let shoot = &options.shoot_for(photo);
     let name = plan.assignment.person.as_ref().map(|p| p.name.clone());
     let mut metadata = OutputMetadata::new(size.width, size.height);
     metadata.event = shoot.event.clone();
@@ -401,7 +402,7 @@ fn photo_metadata(
     metadata.persons_in_image.extend(name.clone());
     metadata.caption = plan.caption.clone();
     metadata.keywords = plan.keywords.clone();
-    let faces = fact.analysis.map(PhotoAnalysis::faces).unwrap_or(&[]);
+    let faces = analysis.map(PhotoAnalysis::faces).unwrap_or(&[]);
     // A headshot's person is its largest face; other faces get unnamed regions.
     let subject = faces
         .iter()
@@ -417,6 +418,6 @@ fn photo_metadata(
             FaceRegion::from_source_box(region_name, face_box, window, size)
         })
         .collect();
-    metadata.capture_time = fact.photo.exif.capture_time;
+    metadata.capture_time = photo.exif.capture_time;
     metadata
 }

@@ -31,13 +31,18 @@ struct FinishFingerprint<'a> {
 }
 
 /// The finish key of one output of a photo rendered under `render_key`.
-pub fn finish_key(render_key: &str, output: &FinalOutput, policy: MetadataPolicy) -> String {
+pub fn finish_key(
+    render_key: &str,
+    output: &FinalOutput,
+    metadata: &OutputMetadata,
+    policy: MetadataPolicy,
+) -> String {
     fingerprint::hex(fingerprint::of(&FinishFingerprint {
         generator: env!("CARGO_PKG_VERSION"),
         render_key,
         staged: &output.staged.staged,
         path: &relative_text(&output.path),
-        metadata: &output.metadata,
+        metadata,
         policy,
     }))
 }
@@ -62,16 +67,17 @@ pub fn source_exif(path: &Path, policy: MetadataPolicy) -> Vec<exif::Field> {
         .unwrap_or_default()
 }
 
-/// Writes one output: the staged file with `output.metadata` embedded, at its final path.
+/// Writes one output: the staged file with `metadata` embedded, at its final path.
 pub fn write_output(
     output: &FinalOutput,
+    metadata: &OutputMetadata,
     source_exif: &[exif::Field],
     policy: MetadataPolicy,
     output_dir: &Path,
 ) -> Result<u64, (Stage, PhotoError)> {
     let staged_path = render::staging_folder(output_dir).join(&output.staged.staged);
     let staged = fs::read(&staged_path).map_err(|error| (Stage::Read, PhotoError::Io(error)))?;
-    let blocks = metadata::metadata_blocks(&output.metadata, Some(source_exif), policy)
+    let blocks = metadata::metadata_blocks(metadata, Some(source_exif), policy)
         .map_err(|error| (Stage::Metadata, PhotoError::Processing(error.to_string())))?;
     let embedded = Embedded {
         blocks: &blocks,

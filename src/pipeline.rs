@@ -662,15 +662,17 @@ impl Job {
         let mut source_exif = None;
         let mut finished = Vec::new();
         let mut written = 0;
+        let analysed = (photo, outcome.analysis.as_ref());
         for (index, output) in plan.outputs.iter().enumerate() {
-            let key = finish::finish_key(&rendered.key, output, policy);
+            let metadata = decide::output_metadata(analysed, plan, &self.options, &output.staged);
+            let key = finish::finish_key(&rendered.key, output, &metadata, policy);
             let relative = finish::relative_text(&output.path);
             let done = match state.current_output(&photo.input.path, &relative, &key) {
                 Some(done) => done,
                 None => {
                     let exif = source_exif
                         .get_or_insert_with(|| finish::source_exif(&photo.input.path, policy));
-                    let bytes = finish::write_output(output, exif, policy, output_dir)?;
+                    let bytes = finish::write_output(output, &metadata, exif, policy, output_dir)?;
                     written += 1;
                     self.outputs_finished.fetch_add(1, Ordering::Relaxed);
                     FinishedOutput {
