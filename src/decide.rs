@@ -36,9 +36,9 @@ pub struct PhotoFacts<'a> {
     pub clock_offset: ClockOffset,
 }
 
-/// One output under its final name, with the metadata the finish pass writes into it.
-/// Its metadata is not kept here: the finish pass builds it ([`output_metadata`]) one photo at a
-/// time, so the whole shoot's plans do not hold a copy per derivative (about 2 KB a photo).
+/// One output under its final name. Its metadata is not kept here: the finish pass builds it
+/// ([`output_metadata`]) one photo at a time, so the whole shoot's plans do not hold a copy per
+/// derivative (about 2 KB a photo).
 #[derive(Debug, Clone)]
 pub struct FinalOutput {
     pub staged: StagedOutput,

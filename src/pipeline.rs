@@ -662,9 +662,9 @@ impl Job {
         let mut source_exif = None;
         let mut finished = Vec::new();
         let mut written = 0;
-        let analysed = (photo, outcome.analysis.as_ref());
+        let source = (photo, outcome.analysis.as_ref());
         for (index, output) in plan.outputs.iter().enumerate() {
-            let metadata = decide::output_metadata(analysed, plan, &self.options, &output.staged);
+            let metadata = decide::output_metadata(source, plan, &self.options, &output.staged);
             let key = finish::finish_key(&rendered.key, output, &metadata, policy);
             let relative = finish::relative_text(&output.path);
             let done = match state.current_output(&photo.input.path, &relative, &key) {

@@ -200,14 +200,8 @@ fn file_layout_names_photos_files_and_the_review() {
     }
 
     let review = &manifest["review"];
-    let unnamed_photos: Vec<&str> = review["unnamed_photos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["photo"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        unnamed_photos,
+        unnamed_photos(&manifest),
         ["day-a/Pentax_K10D.jpg", "day-b/DSCN0010.jpg"]
     );
     assert_eq!(
@@ -472,12 +466,7 @@ fn a_photo_that_cannot_be_read_is_listed_as_failed_not_as_unnamed() {
     let (code, manifest) = shoot.run(&["--slates"]);
     assert_eq!(code, 1, "one photo failed");
     assert_eq!(photo(&manifest, "pulled.jpg")["status"], "failed");
-    let unnamed: Vec<&str> = manifest["review"]["unnamed_photos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["photo"].as_str().unwrap())
-        .collect();
+    let unnamed = unnamed_photos(&manifest);
     // No slate at all: every readable portrait waits for a name, the unreadable one does not.
     assert!(unnamed.contains(&"day-a/Nikon_D70.jpg"), "{unnamed:?}");
     assert!(!unnamed.contains(&"day-a/pulled.jpg"), "{unnamed:?}");
@@ -951,4 +940,14 @@ fn nested_shoot_files_credit_each_photographer_and_camera_tables_win() {
     let (code, manifest) = shoot.run(&["--credit", "Desk"]);
     assert_eq!(code, 0);
     assert_eq!(artist_of(&shoot, &manifest, "E1.jpg"), "Desk");
+}
+
+/// The photos the manifest's review lists as having no name, as it writes them.
+fn unnamed_photos(manifest: &Value) -> Vec<&str> {
+    manifest["review"]["unnamed_photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["photo"].as_str().unwrap())
+        .collect()
 }
