@@ -67,6 +67,9 @@ pub struct PhotoOutcome {
     pub analysis: Option<PhotoAnalysis>,
     /// `None` for a slate (or a failure). Shared with the re-run state's record of it.
     pub rendered: Option<Arc<Rendered>>,
+    /// During the first pass: `rendered` is in the re-run journal, not in memory, until the
+    /// pass is over ([`RerunState::rendered`]).
+    pub render_journalled: bool,
     /// Decoder and colour warnings of this run's decode.
     pub warnings: Vec<String>,
     /// Whether this run decoded the photo.
@@ -278,9 +281,11 @@ impl Job {
                 })
                 .collect()
         });
-        let Some(outcomes) = outcomes.into_iter().collect::<Option<Vec<PhotoOutcome>>>() else {
+        let Some(mut outcomes) = outcomes.into_iter().collect::<Option<Vec<PhotoOutcome>>>() else {
             return Ok(None);
         };
+        pool.broadcast(|_| crate::pixel_pool::release_spares());
+        restore_renders(&self.photos, &mut outcomes, &state);
 
         let mut since = Instant::now();
         let references = pool.install(|| self.reference_faces(&cache));
@@ -291,7 +296,6 @@ impl Job {
             .iter()
             .map(|&index| corrections[index].as_ref())
             .collect();
-        let mut outcomes = outcomes;
         let outcomes: Vec<PhotoOutcome> = order
             .iter()
             .map(|&index| std::mem::take(&mut outcomes[index]))
@@ -429,7 +433,7 @@ impl Job {
             Ok(Some(reused)) => return reused,
             Ok(None) => {
                 if let (Some(stamp), Some(xxh3)) = (stamp, outcome.xxh3) {
-                    state.rendered(path, stamp, xxh3, outcome.rendered.as_ref());
+                    journal_render(state, path, (stamp, xxh3), &mut outcome);
                 }
             }
             Err(failure) => {
@@ -459,17 +463,18 @@ impl Job {
             let key = render::render_key(&self.options, self.tone_fingerprint, xxh3);
             Some(state.reusable_render(path, &key)?)
         };
-        if let Some(stamp) = stamp {
-            state.rendered(path, stamp, xxh3, rendered.as_ref());
-        }
-        Some(PhotoOutcome {
+        let mut outcome = PhotoOutcome {
             stamp,
             xxh3: Some(xxh3),
             format: photo.input.format,
             analysis: Some(analysis.without_crop_plans()),
             rendered,
             ..PhotoOutcome::default()
-        })
+        };
+        if let Some(stamp) = stamp {
+            journal_render(state, path, (stamp, xxh3), &mut outcome);
+        }
+        Some(outcome)
     }
 
     /// Reads and decodes the photo once, completes its analysis and renders its derivatives.
@@ -852,6 +857,42 @@ impl Job {
 }
 
 /// `OUT/corrections.csv` matched to the photos; a bad line or an unknown code stops the run.
+/// Records `outcome`'s render in the re-run state; when the state journalled it, the outcome
+/// lets go of it too until [`restore_renders`].
+fn journal_render(
+    state: &RerunState,
+    path: &Path,
+    (stamp, xxh3): (SourceStamp, u64),
+    outcome: &mut PhotoOutcome,
+) {
+    if state.rendered(path, stamp, xxh3, outcome.rendered.as_ref()) {
+        outcome.rendered = None;
+        outcome.render_journalled = true;
+    }
+}
+
+/// After the first pass: the renders it let go of, back from the journal for decide and finish.
+/// A photo whose record no longer reads fails; the next run renders it again.
+fn restore_renders(photos: &[PlannedPhoto], outcomes: &mut [PhotoOutcome], state: &RerunState) {
+    state.restore_renders();
+    for (photo, outcome) in photos.iter().zip(outcomes) {
+        if !std::mem::take(&mut outcome.render_journalled) {
+            continue;
+        }
+        outcome.rendered = state.render_of(&photo.input.path);
+        if outcome.rendered.is_none() {
+            outcome.failure = Some(PhotoFailure {
+                path: photo.input.path.clone(),
+                stage: Stage::Write,
+                error: PhotoError::Io(std::io::Error::other(format!(
+                    "its render record could not be read back from {}",
+                    crate::rerun::JOURNAL_FILE
+                ))),
+            });
+        }
+    }
+}
+
 fn shoot_corrections(
     photos: &[PlannedPhoto],
     options: &RunOptions,

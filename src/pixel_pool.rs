@@ -58,6 +58,12 @@ pub fn give(buffer: Vec<u8>) {
     });
 }
 
+/// Frees this thread's spare buffers: when no photo will be decoded on it any more, so the
+/// memory is free for the decide and finish passes (and stays out of their peak).
+pub fn release_spares() {
+    SPARES.with(|spares| spares.borrow_mut().clear());
+}
+
 /// Photos finished (by all workers) between two trims of the allocator's heaps.
 const PHOTOS_PER_TRIM: u32 = 8;
 

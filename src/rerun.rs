@@ -5,6 +5,9 @@
 //! are finished, so a killed run keeps everything it finished; folded into the state file at the
 //! end). Per source they record its size, modification time and XXH3 content hash, the last
 //! render (its fingerprint and staged files) and the final outputs with their finish keys.
+//! While photos are decoded, a journalled render is kept only in the journal (its line's
+//! offset in memory) and read back once the first pass is over, so the shoot's render records
+//! do not add to the peak the decoding workers make.
 //!
 //! - A source whose size and mtime are as recorded is known by its content hash without a read.
 //! - A render whose fingerprint (content hash + every setting that shapes pixels) is unchanged
@@ -17,7 +20,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
@@ -91,6 +94,24 @@ pub struct StateEntry {
     /// Shared with the photo's first-pass outcome: one copy per photo for the whole run.
     pub rendered: Option<Arc<Rendered>>,
     pub outputs: Vec<FinishedOutput>,
+    /// Where this run's journal holds `rendered` while the first pass lets go of it
+    /// ([`RerunState::rendered`]); `rendered` is `None` until [`RerunState::restore_renders`].
+    #[serde(skip)]
+    journalled_render: Option<JournalSpan>,
+}
+
+/// One line of the journal: its byte offset and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct JournalSpan {
+    offset: u64,
+    len: usize,
+}
+
+/// The journal as this run appends to it.
+struct Journal {
+    file: File,
+    /// Bytes in the file: where the next line starts.
+    len: u64,
 }
 
 /// A journal line: a photo rendered, or a photo's outputs finished.
@@ -125,7 +146,7 @@ pub struct RerunState {
     previous: HashMap<String, StateEntry>,
     /// Every output path an earlier entry claimed, with its source: candidates for deletion.
     known_outputs: BTreeMap<String, String>,
-    journal: Mutex<Option<File>>,
+    journal: Mutex<Option<Journal>>,
     current: Mutex<HashMap<String, StateEntry>>,
 }
 
@@ -137,7 +158,8 @@ pub fn source_key(path: &Path) -> String {
         .into_owned()
 }
 
-fn apply_line(entries: &mut HashMap<String, StateEntry>, line: JournalLine) {
+/// Folds a journal line into `entries`; returns the entry it changed.
+fn apply_line(entries: &mut HashMap<String, StateEntry>, line: JournalLine) -> &mut StateEntry {
     match line {
         JournalLine::Rendered {
             source,
@@ -155,12 +177,15 @@ fn apply_line(entries: &mut HashMap<String, StateEntry>, line: JournalLine) {
                 xxh3,
                 rendered,
                 outputs,
+                journalled_render: None,
             };
+            entry
         }
         JournalLine::Finished { source, outputs } => {
             let entry = entries.entry(source.clone()).or_default();
             entry.source = source;
             entry.outputs = outputs;
+            entry
         }
     }
 }
@@ -207,12 +232,13 @@ impl RerunState {
         if !journal_text.is_empty() && !journal_text.ends_with('\n') {
             journal.write_all(b"\n")?;
         }
+        let len = journal.metadata()?.len();
         Ok(Self {
             output_dir: output_dir.to_path_buf(),
             policy,
             previous,
             known_outputs,
-            journal: Mutex::new(Some(journal)),
+            journal: Mutex::new(Some(Journal { file: journal, len })),
             current: Mutex::new(HashMap::new()),
         })
     }
@@ -255,13 +281,19 @@ impl RerunState {
     }
 
     /// Records a photo rendered (or reused) this run: journalled when anything is new.
+    ///
+    /// Returns whether the render went to the journal and the state let go of it: the caller
+    /// may then drop its copy too, and gets it back after the first pass from
+    /// [`RerunState::restore_renders`] and [`RerunState::render_of`]. So the first pass keeps
+    /// no render record per photo in memory (about 1 KB each), and peak memory, reached while
+    /// photos are decoded, does not grow with the shoot.
     pub fn rendered(
         &self,
         path: &Path,
         stamp: SourceStamp,
         xxh3: u64,
         rendered: Option<&Arc<Rendered>>,
-    ) {
+    ) -> bool {
         let line = JournalLine::Rendered {
             source: source_key(path),
             size: stamp.size,
@@ -274,12 +306,51 @@ impl RerunState {
                 && entry.mtime_ns == stamp.mtime_ns
                 && entry.rendered.as_ref() == rendered
         });
-        if !unchanged {
-            self.append(&line);
-        }
+        let span = if unchanged { None } else { self.append(&line) };
+        let spilled = span.is_some() && rendered.is_some();
         if let Ok(mut current) = self.current.lock() {
-            apply_line(&mut current, line);
+            let entry = apply_line(&mut current, line);
+            if spilled {
+                entry.rendered = None;
+                entry.journalled_render = span;
+            }
         }
+        spilled
+    }
+
+    /// Reads back from the journal the renders the first pass let go of
+    /// ([`RerunState::rendered`]). A line that no longer reads leaves its photo without a
+    /// render; [`RerunState::render_of`] then says so.
+    pub fn restore_renders(&self) {
+        let Ok(mut current) = self.current.lock() else {
+            return;
+        };
+        let mut spilled: Vec<(JournalSpan, &mut StateEntry)> = current
+            .values_mut()
+            .filter_map(|entry| Some((entry.journalled_render.take()?, entry)))
+            .collect();
+        spilled.sort_by_key(|(span, _)| span.offset);
+        let Ok(mut journal) = File::open(self.output_dir.join(JOURNAL_FILE)) else {
+            return;
+        };
+        let mut line = Vec::new();
+        for (span, entry) in spilled {
+            line.resize(span.len, 0);
+            let read = journal
+                .seek(SeekFrom::Start(span.offset))
+                .and_then(|_| journal.read_exact(&mut line));
+            if let (Ok(()), Ok(JournalLine::Rendered { rendered, .. })) =
+                (read, serde_json::from_slice::<JournalLine>(&line))
+            {
+                entry.rendered = rendered;
+            }
+        }
+    }
+
+    /// This run's render of `path`, as recorded (after [`RerunState::restore_renders`]).
+    pub fn render_of(&self, path: &Path) -> Option<Arc<Rendered>> {
+        let current = self.current.lock().ok()?;
+        current.get(&source_key(path))?.rendered.clone()
     }
 
     /// Records a photo's final outputs once they are all in place (journalled when any is new).
@@ -298,15 +369,26 @@ impl RerunState {
     }
 
     /// One line per event in one `write`, so a kill never leaves half a line that parses.
-    fn append(&self, line: &JournalLine) {
-        let Ok(mut text) = serde_json::to_string(line) else {
-            return;
-        };
+    /// Returns where the line went, or `None` when it could not be written.
+    fn append(&self, line: &JournalLine) -> Option<JournalSpan> {
+        let mut text = serde_json::to_string(line).ok()?;
         text.push('\n');
-        if let Ok(mut journal) = self.journal.lock() {
-            if let Some(file) = journal.as_mut() {
-                // A lost line only means that photo is redone next time.
-                let _ = file.write_all(text.as_bytes());
+        let mut journal = self.journal.lock().ok()?;
+        let journal = journal.as_mut()?;
+        let span = JournalSpan {
+            offset: journal.len,
+            len: text.len(),
+        };
+        // A lost line only means that photo is redone next time.
+        match journal.file.write_all(text.as_bytes()) {
+            Ok(()) => {
+                journal.len += text.len() as u64;
+                Some(span)
+            }
+            Err(_) => {
+                // Part of the line may be in the file: find the end again for the next one.
+                journal.len = journal.file.metadata().map_or(u64::MAX, |m| m.len());
+                None
             }
         }
     }
@@ -459,6 +541,57 @@ mod tests {
             ..stamp
         };
         assert_eq!(state.known_hash(Path::new("/y.jpg"), touched), None);
+    }
+
+    fn a_render(key: &str) -> Arc<Rendered> {
+        Arc::new(Rendered {
+            key: key.to_string(),
+            warnings: vec![format!("made with {key}")],
+            ..Rendered::default()
+        })
+    }
+
+    #[test]
+    fn a_journalled_render_leaves_memory_and_comes_back_whole() {
+        let folder = tempfile::tempdir().unwrap();
+        let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
+        let stamp = SourceStamp {
+            size: 1,
+            mtime_ns: 2,
+        };
+        let (a, b) = (Path::new("/a.jpg"), Path::new("/b.jpg"));
+        assert!(state.rendered(a, stamp, 3, Some(&a_render("aaaa"))));
+        assert!(state.rendered(b, stamp, 4, Some(&a_render("bbbb"))));
+        assert!(!state.rendered(Path::new("/slate.jpg"), stamp, 5, None));
+        assert_eq!(state.render_of(a), None, "the state let go of it");
+
+        state.restore_renders();
+        assert_eq!(state.render_of(a), Some(a_render("aaaa")));
+        assert_eq!(state.render_of(b), Some(a_render("bbbb")));
+        // And the state file written at the end has them for the next run.
+        state.finish(&[a.to_path_buf(), b.to_path_buf()]).unwrap();
+        let next = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
+        assert_eq!(
+            next.previous[&source_key(a)].rendered,
+            Some(a_render("aaaa"))
+        );
+    }
+
+    #[test]
+    fn a_journalled_render_that_no_longer_reads_is_missing_not_wrong() {
+        let folder = tempfile::tempdir().unwrap();
+        let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
+        let stamp = SourceStamp {
+            size: 1,
+            mtime_ns: 2,
+        };
+        let photo = Path::new("/a.jpg");
+        assert!(state.rendered(photo, stamp, 3, Some(&a_render("aaaa"))));
+        let journal = folder.path().join(JOURNAL_FILE);
+        let text = fs::read_to_string(&journal).unwrap();
+        fs::write(&journal, text.replace("aaaa", "a\"a\"")).unwrap();
+        state.restore_renders();
+        assert_eq!(state.render_of(photo), None);
     }
 
     #[test]
