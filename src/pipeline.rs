@@ -856,7 +856,6 @@ impl Job {
     }
 }
 
-/// `OUT/corrections.csv` matched to the photos; a bad line or an unknown code stops the run.
 /// Records `outcome`'s render in the re-run state; when the state journalled it, the outcome
 /// lets go of it too until [`restore_renders`].
 fn journal_render(
@@ -893,6 +892,7 @@ fn restore_renders(photos: &[PlannedPhoto], outcomes: &mut [PhotoOutcome], state
     }
 }
 
+/// `OUT/corrections.csv` matched to the photos; a bad line or an unknown code stops the run.
 fn shoot_corrections(
     photos: &[PlannedPhoto],
     options: &RunOptions,
