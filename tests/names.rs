@@ -63,6 +63,7 @@ impl Shoot {
                 camera: None,
                 clock_offset,
                 clock_slate: false,
+                failed: false,
             })
             .collect()
     }
@@ -520,6 +521,7 @@ fn slates_in_a_sequence_of_real_photos() {
             camera: None,
             clock_offset: ClockOffset::ZERO,
             clock_slate: false,
+            failed: false,
         })
         .collect();
     let source = NameSource::Slates {
@@ -599,6 +601,7 @@ fn without_a_roster_the_slate_payload_is_the_name() {
             camera: None,
             clock_offset: ClockOffset::ZERO,
             clock_slate: false,
+            failed: false,
         })
         .collect();
     let result = assign(
