@@ -105,6 +105,36 @@ fn names_in_file(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The README quotes what this run prints: the same lines, but for the timing of the first one
+/// and the folder the shoot was copied to.
+fn readme_quotes_the_run(stdout: &str, copied_to: &Path) {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let quoted: Vec<&str> = readme
+        .split_once("The run prints:\n\n```\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .map(|(block, _)| block.lines().collect())
+        .expect("README.md quotes the run after 'The run prints:'");
+    let prefix = format!("{}{}", copied_to.display(), std::path::MAIN_SEPARATOR);
+    let printed: Vec<String> = stdout
+        .lines()
+        .map(|line| line.replace(&prefix, ""))
+        .filter(|line| !line.contains(headshot::decode::JPEG_SIMD_HINT))
+        .collect();
+    let counts = |line: &str| {
+        line.split(" written to ")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(counts(quoted[0]), counts(&printed[0]), "{stdout}");
+    assert_eq!(
+        quoted[1..],
+        printed[1..],
+        "README.md's quoted run vs this run"
+    );
+}
+
 #[test]
 fn first_run_names_frames_and_flags_the_sample_shoot() {
     let temp = tempfile::tempdir().expect("temp dir");
@@ -171,6 +201,7 @@ fn first_run_names_frames_and_flags_the_sample_shoot() {
         "no photo flagged for review:\n{stdout}"
     );
     assert!(stdout.contains("need review"), "{stdout}");
+    readme_quotes_the_run(&stdout, temp.path());
 
     if !tool_available("exiftool", "-ver") {
         return;
