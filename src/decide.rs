@@ -34,9 +34,6 @@ pub struct PhotoFacts<'a> {
     pub correction: Option<&'a PhotoCorrection>,
     /// Its camera's clock offset (`clocks::ShootClocks`), for the `time` layout.
     pub clock_offset: ClockOffset,
-    /// The first pass failed it: it has no outputs, so it takes no person number and is listed
-    /// as failed, not as unnamed.
-    pub failed: bool,
 }
 
 /// One output under its final name. Its metadata is not kept here: the finish pass builds it
@@ -174,7 +171,6 @@ pub fn check_sheet(photos: &[PlannedPhoto], options: &RunOptions) -> Result<(), 
             // Offsets and clock slates are known after analysis; rows are checked without.
             clock_offset: ClockOffset::ZERO,
             clock_slate: false,
-            failed: false,
         })
         .collect();
     names::assign(&NameSource::Sheet(sheet), &refs, &options.naming.assign)
@@ -207,7 +203,6 @@ fn assign_names(
             clock_slate: fact
                 .analysis
                 .is_some_and(|analysis| analysis.clock_reading().is_some()),
-            failed: fact.failed,
         })
         .collect();
     let mut warnings = Vec::new();
@@ -243,7 +238,7 @@ fn assign_names(
     // before the first slate" would send a volunteer looking for a name it cannot have.
     let failed: HashSet<&Path> = facts
         .iter()
-        .filter(|fact| fact.failed)
+        .filter(|fact| fact.analysis.is_none())
         .map(|fact| fact.photo.input.relative.as_path())
         .collect();
     review

@@ -426,8 +426,8 @@ fn span(frames: &[&Described<'_>]) -> String {
 /// Person numbers again after face names, and the review's unnamed and unphotographed lists.
 fn renumber(assignments: &mut [PhotoAssignment], facts: &[PhotoFacts<'_>], review: &mut Review) {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for (assignment, fact) in assignments.iter_mut().zip(facts) {
-        if assignment.role != Role::Portrait || fact.failed {
+    for assignment in assignments.iter_mut() {
+        if assignment.role != Role::Portrait {
             continue;
         }
         if let Some(person) = &assignment.person {
@@ -628,7 +628,6 @@ mod tests {
                     rendered: None,
                     correction: None,
                     clock_offset: crate::names::ClockOffset::ZERO,
-                    failed: false,
                 })
                 .collect()
         }

@@ -908,7 +908,6 @@ fn shoot_corrections(
             camera: None,
             clock_offset: crate::names::ClockOffset::ZERO,
             clock_slate: false,
-            failed: false,
         })
         .collect();
     let naming = &options.naming;
@@ -934,7 +933,6 @@ fn facts_of<'a>(
             rendered: outcome.rendered.as_deref(),
             correction: *correction,
             clock_offset: clocks.offset_of(&photo.camera_id()),
-            failed: outcome.failure.is_some(),
         })
         .collect()
 }
@@ -1107,7 +1105,6 @@ impl Job {
                 rendered: None,
                 correction: correction.as_ref(),
                 clock_offset: crate::names::ClockOffset::ZERO,
-                failed: matches!(analysis, Some(Err(_))),
             })
             .collect();
         // As `run` does: each camera's clock, then the corrected capture order.

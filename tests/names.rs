@@ -63,7 +63,6 @@ impl Shoot {
                 camera: None,
                 clock_offset,
                 clock_slate: false,
-                failed: false,
             })
             .collect()
     }
@@ -521,7 +520,6 @@ fn slates_in_a_sequence_of_real_photos() {
             camera: None,
             clock_offset: ClockOffset::ZERO,
             clock_slate: false,
-            failed: false,
         })
         .collect();
     let source = NameSource::Slates {
@@ -601,7 +599,6 @@ fn without_a_roster_the_slate_payload_is_the_name() {
             camera: None,
             clock_offset: ClockOffset::ZERO,
             clock_slate: false,
-            failed: false,
         })
         .collect();
     let result = assign(

@@ -473,37 +473,6 @@ fn a_photo_that_cannot_be_read_is_listed_as_failed_not_as_unnamed() {
 }
 
 #[test]
-fn a_failed_frame_leaves_no_gap_in_its_persons_numbers() {
-    let Some(corpus) = common::corpus() else {
-        return;
-    };
-    let shoot = Shoot::cameras(&corpus);
-    if !shoot.one_camera() {
-        return;
-    }
-    // A copy of the K10D frame cut short, as a pulled card leaves it: same capture time, so in
-    // capture order (then path) it sits between Ann's K10D and 40D frames.
-    let whole = fs::read(shoot.root().join("day-a/Pentax_K10D.jpg")).unwrap();
-    fs::write(
-        shoot.root().join("day-a/Pentax_K10D_pulled.jpg"),
-        &whole[..whole.len() * 2 / 3],
-    )
-    .unwrap();
-    let sheet = shoot.write("signup.csv", "first_file,name\nPentax_K10D.jpg,Ann Lee\n");
-    let (code, manifest) = shoot.run(&["--names", path_arg(&sheet)]);
-    assert_eq!(code, 1, "one photo failed");
-    let pulled = photo(&manifest, "Pentax_K10D_pulled.jpg");
-    assert_eq!(pulled["status"], "failed");
-    assert!(pulled["person_seq"].is_null(), "{pulled}");
-    let numbers: Vec<&Value> = ["Pentax_K10D.jpg", "Canon_40D.jpg", "Pixel.jpg"]
-        .iter()
-        .map(|file| &photo(&manifest, file)["person_seq"])
-        .collect();
-    // `{person_seq}` in a file name template: Ann's frames are 1, 2, 3, 4 with no gap.
-    assert_eq!(numbers, [1, 2, 4]);
-}
-
-#[test]
 fn two_cameras_interleaved_each_name_their_own_frames() {
     let Some(corpus) = common::corpus() else {
         return;

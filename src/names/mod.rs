@@ -63,9 +63,6 @@ pub struct PhotoRef<'a> {
     pub clock_offset: ClockOffset,
     /// The frame is a clock slate (a `HEADSHOT-CLOCK` code): it names nobody and renders nothing.
     pub clock_slate: bool,
-    /// The photo failed (it is reported as failed): named as usual, but it takes no person
-    /// number, so its person's outputs are numbered without a gap.
-    pub failed: bool,
 }
 
 /// Where names come from.
@@ -488,14 +485,10 @@ impl Outcome {
             }
             match &assignment.person {
                 Some(person) => {
-                    // A failed frame still shows its person has a photo (its failure is listed).
                     let count = counts.entry(person.name.clone()).or_insert(0);
-                    if !photo.failed {
-                        *count += 1;
-                        assignment.person_seq = Some(*count);
-                    }
+                    *count += 1;
+                    assignment.person_seq = Some(*count);
                 }
-                None if photo.failed => {}
                 None => self.review.unnamed_photos.push(UnnamedPhoto {
                     photo: photo.relative.to_path_buf(),
                     reason: assignment.unnamed.clone().unwrap_or(Unnamed::NotInSheet),
@@ -894,7 +887,6 @@ mod tests {
         cameras: Vec<Option<String>>,
         offsets: Vec<ClockOffset>,
         clock_slates: Vec<bool>,
-        failed: Vec<bool>,
     }
 
     impl Shoot {
@@ -918,7 +910,6 @@ mod tests {
                 cameras: vec![None; photos.len()],
                 offsets: vec![ClockOffset::ZERO; photos.len()],
                 clock_slates: vec![false; photos.len()],
-                failed: vec![false; photos.len()],
             }
         }
 
@@ -941,7 +932,6 @@ mod tests {
                     camera: self.cameras[i].as_deref(),
                     clock_offset: self.offsets[i],
                     clock_slate: self.clock_slates[i],
-                    failed: self.failed[i],
                 })
                 .collect()
         }
@@ -1020,43 +1010,6 @@ mod tests {
         assert!(
             message.contains("line 2") && message.starts_with("names.csv:3:"),
             "{message}"
-        );
-    }
-
-    #[test]
-    fn a_failed_frame_takes_no_person_number_and_is_not_listed_as_unnamed() {
-        let mut shoot = Shoot::new(&[
-            ("a.jpg", None),
-            ("b.jpg", None),
-            ("c.jpg", None),
-            ("d.jpg", None),
-            ("e.jpg", None),
-        ]);
-        // a: failed before the first row; c: one of Ann's frames failed; e: Bob's only frame.
-        shoot.failed = vec![true, false, true, false, true];
-        let names_csv = sheet("first_file,name\nb.jpg,Ann\ne.jpg,Bob\n");
-        let result = assign(
-            &NameSource::Sheet(&names_csv),
-            &shoot.refs(),
-            &AssignOptions::default(),
-        )
-        .unwrap();
-        let numbers: Vec<Option<usize>> = result.photos.iter().map(|p| p.person_seq).collect();
-        assert_eq!(numbers, [None, Some(1), None, Some(2), None]);
-        assert_eq!(
-            names(&result)[2],
-            Some("Ann"),
-            "still named: its record says whose it is"
-        );
-        assert!(
-            result.review.unnamed_photos.is_empty(),
-            "{:?}",
-            result.review
-        );
-        assert!(
-            result.review.names_without_photos.is_empty(),
-            "{:?}",
-            result.review
         );
     }
 

@@ -277,15 +277,11 @@ fn renumber(assignments: &mut [PhotoAssignment], photos: &[PhotoRef<'_>], review
             continue;
         }
         match &assignment.person {
-            // A failed frame has no outputs to number (its failure is listed).
             Some(person) => {
                 let count = counts.entry(person.name.clone()).or_default();
-                if !photo.failed {
-                    *count += 1;
-                    assignment.person_seq = Some(*count);
-                }
+                *count += 1;
+                assignment.person_seq = Some(*count);
             }
-            None if photo.failed => {}
             None => unnamed.push(UnnamedPhoto {
                 photo: photo.relative.to_path_buf(),
                 reason: assignment.unnamed.clone().unwrap_or(Unnamed::NotInSheet),
@@ -333,7 +329,6 @@ mod tests {
                     camera: relative.to_str().and_then(|r| r.split('/').next()),
                     clock_offset: crate::names::ClockOffset::ZERO,
                     clock_slate: false,
-                    failed: false,
                 })
                 .collect()
         }

@@ -423,7 +423,6 @@ pub fn assign_shoot(
             // Clock offsets are the run's (see `clocks`); here times are taken as written.
             clock_offset: super::ClockOffset::ZERO,
             clock_slate: false,
-            failed: false,
         })
         .collect();
     match source {
