@@ -339,10 +339,17 @@ impl RerunState {
             let read = journal
                 .seek(SeekFrom::Start(span.offset))
                 .and_then(|_| journal.read_exact(&mut line));
-            if let (Ok(()), Ok(JournalLine::Rendered { rendered, .. })) =
-                (read, serde_json::from_slice::<JournalLine>(&line))
+            // Only this entry's own line: a wrong offset must not hand it another photo's files.
+            if let (
+                Ok(()),
+                Ok(JournalLine::Rendered {
+                    source, rendered, ..
+                }),
+            ) = (read, serde_json::from_slice::<JournalLine>(&line))
             {
-                entry.rendered = rendered;
+                if source == entry.source {
+                    entry.rendered = rendered;
+                }
             }
         }
     }
@@ -373,8 +380,8 @@ impl RerunState {
     fn append(&self, line: &JournalLine) -> Option<JournalSpan> {
         let mut text = serde_json::to_string(line).ok()?;
         text.push('\n');
-        let mut journal = self.journal.lock().ok()?;
-        let journal = journal.as_mut()?;
+        let mut guard = self.journal.lock().ok()?;
+        let journal = guard.as_mut()?;
         let span = JournalSpan {
             offset: journal.len,
             len: text.len(),
@@ -386,8 +393,12 @@ impl RerunState {
                 Some(span)
             }
             Err(_) => {
-                // Part of the line may be in the file: find the end again for the next one.
-                journal.len = journal.file.metadata().map_or(u64::MAX, |m| m.len());
+                // Part of the line may be in the file: find the end again for the next one, or
+                // journal nothing more (later renders then stay in memory).
+                match journal.file.metadata() {
+                    Ok(metadata) => journal.len = metadata.len(),
+                    Err(_) => *guard = None,
+                }
                 None
             }
         }
@@ -575,6 +586,29 @@ mod tests {
             next.previous[&source_key(a)].rendered,
             Some(a_render("aaaa"))
         );
+    }
+
+    #[test]
+    fn renders_journalled_after_an_interrupted_runs_lines_come_back_whole() {
+        let folder = tempfile::tempdir().unwrap();
+        let stamp = SourceStamp {
+            size: 1,
+            mtime_ns: 2,
+        };
+        let earlier = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
+        earlier.rendered(Path::new("/old.jpg"), stamp, 9, Some(&a_render("old1")));
+        drop(earlier);
+        // The interrupted run's last line was cut mid-write: no newline after it.
+        let journal = folder.path().join(JOURNAL_FILE);
+        let mut text = fs::read(&journal).unwrap();
+        text.extend_from_slice(b"{\"event\":\"rendered\",\"source\":\"/cut.jpg\"");
+        fs::write(&journal, text).unwrap();
+
+        let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
+        let photo = Path::new("/a.jpg");
+        assert!(state.rendered(photo, stamp, 3, Some(&a_render("aaaa"))));
+        state.restore_renders();
+        assert_eq!(state.render_of(photo), Some(a_render("aaaa")));
     }
 
     #[test]

@@ -473,6 +473,54 @@ fn a_photo_that_cannot_be_read_is_listed_as_failed_not_as_unnamed() {
 }
 
 #[test]
+fn a_failed_frame_keeps_its_person_number_so_names_do_not_move_when_it_is_fixed() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let shoot = Shoot::cameras(&corpus);
+    if !shoot.one_camera() {
+        return;
+    }
+    // A copy of the K10D frame cut short, as a pulled card leaves it: same capture time, so in
+    // capture order (then path) it sits between Ann's K10D and 40D frames.
+    let pulled_path = shoot.root().join("day-a/Pentax_K10D_pulled.jpg");
+    let whole = fs::read(shoot.root().join("day-a/Pentax_K10D.jpg")).unwrap();
+    fs::write(&pulled_path, &whole[..whole.len() * 2 / 3]).unwrap();
+    let sheet = shoot.write("signup.csv", "first_file,name\nPentax_K10D.jpg,Ann Lee\n");
+    let files = [
+        "Pentax_K10D.jpg",
+        "Pentax_K10D_pulled.jpg",
+        "Canon_40D.jpg",
+        "Pixel.jpg",
+    ];
+    let numbers = |manifest: &Value| -> Vec<Value> {
+        files
+            .iter()
+            .map(|file| photo(manifest, file)["person_seq"].clone())
+            .collect()
+    };
+    let (code, manifest) = shoot.run(&["--names", path_arg(&sheet)]);
+    assert_eq!(code, 1, "one photo failed");
+    assert_eq!(
+        photo(&manifest, "Pentax_K10D_pulled.jpg")["status"],
+        "failed"
+    );
+    // The failed frame holds number 2: `{person_seq}` names show the gap where it belongs.
+    assert_eq!(numbers(&manifest), [1, 2, 3, 5]);
+    assert_eq!(
+        unnamed_photos(&manifest),
+        ["day-a/Nikon_D70.jpg"],
+        "before the first row"
+    );
+
+    // Copied again whole: it takes its number, and no other frame's name moves.
+    fs::write(&pulled_path, &whole).unwrap();
+    let (code, manifest) = shoot.run(&["--names", path_arg(&sheet)]);
+    assert_eq!(code, 0);
+    assert_eq!(numbers(&manifest), [1, 2, 3, 5]);
+}
+
+#[test]
 fn two_cameras_interleaved_each_name_their_own_frames() {
     let Some(corpus) = common::corpus() else {
         return;
