@@ -511,6 +511,12 @@ fn remove_unclaimed_staging(output_dir: &Path, kept: &BTreeMap<String, StateEntr
 mod tests {
     use super::*;
 
+    /// A source's size and time as any test photo has them.
+    const STAMP: SourceStamp = SourceStamp {
+        size: 1,
+        mtime_ns: 2,
+    };
+
     #[test]
     fn stamps_change_with_content_and_time() {
         let folder = tempfile::tempdir().unwrap();
@@ -538,18 +544,14 @@ mod tests {
         .unwrap();
         let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
         assert!(state.previous.is_empty());
-        let stamp = SourceStamp {
-            size: 1,
-            mtime_ns: 2,
-        };
-        state.rendered(Path::new("/y.jpg"), stamp, 3, None);
+        state.rendered(Path::new("/y.jpg"), STAMP, 3, None);
         drop(state);
         let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
         assert_eq!(state.previous.len(), 1);
-        assert_eq!(state.known_hash(Path::new("/y.jpg"), stamp), Some(3));
+        assert_eq!(state.known_hash(Path::new("/y.jpg"), STAMP), Some(3));
         let touched = SourceStamp {
             mtime_ns: 5,
-            ..stamp
+            ..STAMP
         };
         assert_eq!(state.known_hash(Path::new("/y.jpg"), touched), None);
     }
@@ -566,14 +568,10 @@ mod tests {
     fn a_journalled_render_leaves_memory_and_comes_back_whole() {
         let folder = tempfile::tempdir().unwrap();
         let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
-        let stamp = SourceStamp {
-            size: 1,
-            mtime_ns: 2,
-        };
         let (a, b) = (Path::new("/a.jpg"), Path::new("/b.jpg"));
-        assert!(state.rendered(a, stamp, 3, Some(&a_render("aaaa"))));
-        assert!(state.rendered(b, stamp, 4, Some(&a_render("bbbb"))));
-        assert!(!state.rendered(Path::new("/slate.jpg"), stamp, 5, None));
+        assert!(state.rendered(a, STAMP, 3, Some(&a_render("aaaa"))));
+        assert!(state.rendered(b, STAMP, 4, Some(&a_render("bbbb"))));
+        assert!(!state.rendered(Path::new("/slate.jpg"), STAMP, 5, None));
         assert_eq!(state.render_of(a), None, "the state let go of it");
 
         state.restore_renders();
@@ -591,12 +589,8 @@ mod tests {
     #[test]
     fn renders_journalled_after_an_interrupted_runs_lines_come_back_whole() {
         let folder = tempfile::tempdir().unwrap();
-        let stamp = SourceStamp {
-            size: 1,
-            mtime_ns: 2,
-        };
         let earlier = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
-        earlier.rendered(Path::new("/old.jpg"), stamp, 9, Some(&a_render("old1")));
+        earlier.rendered(Path::new("/old.jpg"), STAMP, 9, Some(&a_render("old1")));
         drop(earlier);
         // The interrupted run's last line was cut mid-write: no newline after it.
         let journal = folder.path().join(JOURNAL_FILE);
@@ -606,7 +600,7 @@ mod tests {
 
         let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
         let photo = Path::new("/a.jpg");
-        assert!(state.rendered(photo, stamp, 3, Some(&a_render("aaaa"))));
+        assert!(state.rendered(photo, STAMP, 3, Some(&a_render("aaaa"))));
         state.restore_renders();
         assert_eq!(state.render_of(photo), Some(a_render("aaaa")));
     }
@@ -615,12 +609,8 @@ mod tests {
     fn a_journalled_render_that_no_longer_reads_is_missing_not_wrong() {
         let folder = tempfile::tempdir().unwrap();
         let state = RerunState::open(folder.path(), RerunPolicy::SkipCurrent).unwrap();
-        let stamp = SourceStamp {
-            size: 1,
-            mtime_ns: 2,
-        };
         let photo = Path::new("/a.jpg");
-        assert!(state.rendered(photo, stamp, 3, Some(&a_render("aaaa"))));
+        assert!(state.rendered(photo, STAMP, 3, Some(&a_render("aaaa"))));
         let journal = folder.path().join(JOURNAL_FILE);
         let text = fs::read_to_string(&journal).unwrap();
         fs::write(&journal, text.replace("aaaa", "a\"a\"")).unwrap();
